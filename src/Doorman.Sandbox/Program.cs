@@ -1,0 +1,1 @@
+Console.WriteLine("Doorman sandbox: not wired yet");
