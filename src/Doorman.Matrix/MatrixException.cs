@@ -4,9 +4,9 @@ namespace Doorman.Matrix;
 
 /// <summary>
 /// A homeserver refused a request: the HTTP status, the Matrix <c>errcode</c> and <c>error</c>, and how long
-/// the server asked us to wait, if it did. CS API v1.12 §3.3 "Standard error response".
+/// the server asked us to wait, if it did. CS API §"Standard error response".
 /// </summary>
-public sealed class MatrixException(HttpStatusCode status, string errorCode, string error, TimeSpan? retryAfter = null)
+public sealed class MatrixException(HttpStatusCode status, string errorCode, string error, TimeSpan? retryAfter = null, bool softLogout = false)
     : Exception($"{(int)status} {errorCode}: {error}")
 {
     public HttpStatusCode Status { get; } = status;
@@ -17,4 +17,27 @@ public sealed class MatrixException(HttpStatusCode status, string errorCode, str
     public string Error { get; } = error;
 
     public TimeSpan? RetryAfter { get; } = retryAfter;
+
+    /// <summary>With <c>M_UNKNOWN_TOKEN</c>: the server logged the session out softly (a re-login may keep the device).</summary>
+    public bool SoftLogout { get; } = softLogout;
+
+    /// <summary>The access token is no longer valid (CS API §"Soft logout"): the bot cannot go on with it.</summary>
+    public bool IsUnknownToken => ErrorCode == ErrorCodes.UnknownToken;
+
+    public bool IsForbidden => ErrorCode == ErrorCodes.Forbidden;
+
+    public bool IsNotFound => Status == HttpStatusCode.NotFound;
+}
+
+/// <summary>The <c>errcode</c> values we act on (CS API §"Common error codes").</summary>
+public static class ErrorCodes
+{
+    public const string Forbidden = "M_FORBIDDEN";
+    public const string UnknownToken = "M_UNKNOWN_TOKEN";
+    public const string MissingToken = "M_MISSING_TOKEN";
+    public const string NotFound = "M_NOT_FOUND";
+    public const string LimitExceeded = "M_LIMIT_EXCEEDED";
+    public const string Unknown = "M_UNKNOWN";
+    public const string Unrecognized = "M_UNRECOGNIZED";
+    public const string BadJson = "M_BAD_JSON";
 }

@@ -1,0 +1,351 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Doorman.Matrix.Events;
+using Doorman.Matrix.Http;
+using Doorman.Matrix.Rooms;
+using Doorman.Matrix.Sync;
+using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Polly;
+
+namespace Doorman.Matrix;
+
+/// <summary>
+/// A small, exact client of the Matrix Client-Server API (v1.12) for a bot: every method is one endpoint,
+/// failures throw <see cref="MatrixException"/>, rate limits are waited out inside (see <see cref="MatrixResilience"/>).
+/// Paths are escaped segment by segment: room ids, aliases and user ids contain ':', '!', '#', '@'.
+/// </summary>
+public sealed class MatrixClient : IDisposable
+{
+    private const string V3 = "_matrix/client/v3/";
+
+    private readonly HttpClient _api;
+    private readonly HttpClient _longPoll;
+    private readonly MatrixClientOptions _options;
+    private readonly TimeProvider _time;
+    private readonly IDisposable? _owned;
+
+    /// <param name="api">Ordinary requests: base address set, auth and <see cref="MatrixResilience"/> handlers in its pipeline.</param>
+    /// <param name="longPoll">/sync only: base address and auth, no retries, no client timeout.</param>
+    public MatrixClient(HttpClient api, HttpClient longPoll, MatrixClientOptions options, TimeProvider time)
+        : this(api, longPoll, options, time, owned: null)
+    {
+    }
+
+    private MatrixClient(HttpClient api, HttpClient longPoll, MatrixClientOptions options, TimeProvider time, IDisposable? owned)
+    {
+        _api = api;
+        _longPoll = longPoll;
+        _options = options;
+        _time = time;
+        _owned = owned;
+    }
+
+    public Uri HomeserverUrl => _api.BaseAddress!;
+
+    /// <summary>A client outside dependency injection (test players, the sandbox, tools), with the same pipeline.</summary>
+    public static MatrixClient Create(Uri homeserverUrl, string? accessToken, MatrixClientOptions? options = null,
+        TimeProvider? time = null, ILogger? logger = null)
+    {
+        options ??= new MatrixClientOptions();
+        time ??= TimeProvider.System;
+        var primary = new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) };
+        var tokens = new AccessTokenSource(accessToken);
+        var builder = new ResiliencePipelineBuilder<HttpResponseMessage>();
+        MatrixResilience.Configure(builder, options, time, logger ?? NullLogger.Instance);
+#pragma warning disable CA2000 // The handlers are owned by the clients, which the returned MatrixClient disposes.
+        var api = new HttpClient(new ResilienceHandler(builder.Build()) { InnerHandler = new AccessTokenHandler(tokens) { InnerHandler = primary } }, disposeHandler: false)
+        {
+            BaseAddress = homeserverUrl,
+            Timeout = Timeout.InfiniteTimeSpan,
+        };
+        var longPoll = new HttpClient(new AccessTokenHandler(tokens) { InnerHandler = primary }, disposeHandler: false)
+        {
+            BaseAddress = homeserverUrl,
+            Timeout = Timeout.InfiniteTimeSpan,
+        };
+#pragma warning restore CA2000
+        return new MatrixClient(api, longPoll, options, time, new Owned(api, longPoll, primary));
+    }
+
+    public void Dispose() => _owned?.Dispose();
+
+    // ---- Discovery and session ----
+
+    public Task<VersionsResponse> GetVersionsAsync(CancellationToken cancellationToken) =>
+        GetAsync("_matrix/client/versions", MatrixJsonContext.Default.VersionsResponse, cancellationToken);
+
+    /// <summary>CS API §"GET /account/whoami": who the access token belongs to.</summary>
+    public Task<WhoAmI> WhoAmIAsync(CancellationToken cancellationToken) =>
+        GetAsync(V3 + "account/whoami", MatrixJsonContext.Default.WhoAmI, cancellationToken);
+
+    // ---- Sync ----
+
+    /// <summary>Uploads a filter (CS API §"POST /user/{userId}/filter") and returns its id.</summary>
+    public async Task<string> UploadFilterAsync(string userId, JsonElement filter, CancellationToken cancellationToken)
+    {
+        var response = await SendAsync(HttpMethod.Post, $"{V3}user/{E(userId)}/filter", Json(filter, MatrixJsonContext.Default.JsonElement),
+            MatrixJsonContext.Default.FilterIdResponse, idempotent: true, cancellationToken);
+        return response.FilterId;
+    }
+
+    /// <summary>
+    /// One <c>GET /sync</c>. The request may be held by the server for <paramref name="timeout"/>; we give it
+    /// <see cref="MatrixClientOptions.SyncGrace"/> more before treating the silence as a network failure.
+    /// </summary>
+    public async Task<SyncResponse> SyncAsync(string? since, string? filter, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var query = new StringBuilder(V3).Append("sync?set_presence=offline&timeout=")
+            .Append(((long)timeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture));
+        if (since is not null)
+            query.Append("&since=").Append(E(since));
+        if (filter is not null)
+            query.Append("&filter=").Append(E(filter));
+
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout + _options.SyncGrace);
+        try
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, query.ToString());
+            using var response = await _longPoll.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, deadline.Token);
+            return await ReadAsync(response, MatrixJsonContext.Default.SyncResponse, deadline.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Our deadline, not the caller's: the long-poll hung. A timeout is not a shutdown (STYLE §5).
+            throw new TimeoutException($"/sync did not answer within {timeout + _options.SyncGrace}");
+        }
+    }
+
+    // ---- Membership ----
+
+    /// <summary>Joins by id or alias (CS API §"POST /join/{roomIdOrAlias}"); returns the room id.</summary>
+    public async Task<string> JoinAsync(string roomIdOrAlias, IEnumerable<string>? via, string? reason, CancellationToken cancellationToken)
+    {
+        var path = new StringBuilder(V3).Append("join/").Append(E(roomIdOrAlias));
+        var separator = '?';
+        foreach (var server in via ?? [])
+        {
+            path.Append(separator).Append("via=").Append(E(server));
+            separator = '&';
+        }
+        var response = await SendAsync(HttpMethod.Post, path.ToString(), Json(new Reason(reason), MatrixJsonContext.Default.Reason),
+            MatrixJsonContext.Default.RoomIdResponse, idempotent: true, cancellationToken);
+        return response.RoomId;
+    }
+
+    /// <summary>Leaves a room, or declines an invite, or withdraws a knock.</summary>
+    public Task LeaveAsync(string roomId, string? reason, CancellationToken cancellationToken) =>
+        SendAsync(HttpMethod.Post, $"{V3}rooms/{E(roomId)}/leave", Json(new Reason(reason), MatrixJsonContext.Default.Reason), idempotent: true, cancellationToken);
+
+    public Task ForgetAsync(string roomId, CancellationToken cancellationToken) =>
+        SendAsync(HttpMethod.Post, $"{V3}rooms/{E(roomId)}/forget", Json(new Reason(null), MatrixJsonContext.Default.Reason), idempotent: true, cancellationToken);
+
+    /// <summary>Invites a user; on a knock-rule room this also accepts their knock.</summary>
+    public Task InviteAsync(string roomId, string userId, string? reason, CancellationToken cancellationToken) =>
+        Moderate("invite", roomId, userId, reason, cancellationToken);
+
+    /// <summary>Removes a user (membership leave); on a knock this declines it.</summary>
+    public Task KickAsync(string roomId, string userId, string? reason, CancellationToken cancellationToken) =>
+        Moderate("kick", roomId, userId, reason, cancellationToken);
+
+    public Task BanAsync(string roomId, string userId, string? reason, CancellationToken cancellationToken) =>
+        Moderate("ban", roomId, userId, reason, cancellationToken);
+
+    public Task UnbanAsync(string roomId, string userId, string? reason, CancellationToken cancellationToken) =>
+        Moderate("unban", roomId, userId, reason, cancellationToken);
+
+    private Task Moderate(string action, string roomId, string userId, string? reason, CancellationToken cancellationToken) =>
+        SendAsync(HttpMethod.Post, $"{V3}rooms/{E(roomId)}/{action}",
+            Json(new UserReason(userId, reason), MatrixJsonContext.Default.UserReason), idempotent: true, cancellationToken);
+
+    public async Task<IReadOnlyList<string>> GetJoinedRoomsAsync(CancellationToken cancellationToken) =>
+        (await GetAsync(V3 + "joined_rooms", MatrixJsonContext.Default.JoinedRoomsResponse, cancellationToken)).JoinedRooms;
+
+    /// <summary>Member events of a room, optionally only one membership (e.g. pending <c>knock</c>s after downtime).</summary>
+    public async Task<IReadOnlyList<ClientEvent>> GetMembersAsync(string roomId, string? membership, CancellationToken cancellationToken)
+    {
+        var path = $"{V3}rooms/{E(roomId)}/members" + (membership is null ? "" : "?membership=" + E(membership));
+        return (await GetAsync(path, MatrixJsonContext.Default.MembersResponse, cancellationToken)).Chunk;
+    }
+
+    /// <summary>A user's current membership in the room, or null if they never had one.</summary>
+    public async Task<string?> GetMembershipAsync(string roomId, string userId, CancellationToken cancellationToken)
+    {
+        var content = await TryGetStateAsync(roomId, EventTypes.Member, userId, cancellationToken);
+        return content is { ValueKind: JsonValueKind.Object } c && c.TryGetProperty("membership", out var m) ? m.GetString() : null;
+    }
+
+    // ---- Rooms ----
+
+    public async Task<string> CreateRoomAsync(CreateRoomRequest request, CancellationToken cancellationToken) =>
+        (await SendAsync(HttpMethod.Post, V3 + "createRoom", Json(request, MatrixJsonContext.Default.CreateRoomRequest),
+            MatrixJsonContext.Default.CreateRoomResponse, idempotent: false, cancellationToken)).RoomId;
+
+    /// <summary>Resolves <c>#alias:server</c>; throws <see cref="MatrixException"/> 404 <c>M_NOT_FOUND</c> for an unknown alias.</summary>
+    public Task<AliasResolution> ResolveAliasAsync(string alias, CancellationToken cancellationToken) =>
+        GetAsync($"{V3}directory/room/{E(alias)}", MatrixJsonContext.Default.AliasResolution, cancellationToken);
+
+    public Task SetAliasAsync(string alias, string roomId, CancellationToken cancellationToken) =>
+        SendAsync(HttpMethod.Put, $"{V3}directory/room/{E(alias)}",
+            Json(JsonSerializer.SerializeToElement(new RoomIdResponse(roomId), MatrixJsonContext.Default.RoomIdResponse), MatrixJsonContext.Default.JsonElement),
+            idempotent: true, cancellationToken);
+
+    // ---- State ----
+
+    /// <summary>The content of a state event; throws 404 <c>M_NOT_FOUND</c> when the room has none.</summary>
+    public Task<JsonElement> GetStateAsync(string roomId, string eventType, string stateKey, CancellationToken cancellationToken) =>
+        GetAsync($"{V3}rooms/{E(roomId)}/state/{E(eventType)}/{E(stateKey)}", MatrixJsonContext.Default.JsonElement, cancellationToken);
+
+    /// <summary>As <see cref="GetStateAsync"/>, but null when the room has no such state event.</summary>
+    public async Task<JsonElement?> TryGetStateAsync(string roomId, string eventType, string stateKey, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await GetStateAsync(roomId, eventType, stateKey, cancellationToken);
+        }
+        catch (MatrixException e) when (e.Status == HttpStatusCode.NotFound && e.ErrorCode == ErrorCodes.NotFound)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>All current state events of a room, with senders (the create event's sender is a creator).</summary>
+    public async Task<IReadOnlyList<ClientEvent>> GetRoomStateAsync(string roomId, CancellationToken cancellationToken) =>
+        await GetAsync($"{V3}rooms/{E(roomId)}/state", MatrixJsonContext.Default.ListClientEvent, cancellationToken);
+
+    public async Task<string> SetStateAsync(string roomId, string eventType, string stateKey, JsonElement content, CancellationToken cancellationToken) =>
+        (await SendAsync(HttpMethod.Put, $"{V3}rooms/{E(roomId)}/state/{E(eventType)}/{E(stateKey)}",
+            Json(content, MatrixJsonContext.Default.JsonElement), MatrixJsonContext.Default.EventIdResponse, idempotent: true, cancellationToken)).EventId;
+
+    /// <summary>What the power rules need: the create event (with sender) and the live power levels.</summary>
+    public async Task<RoomPower> GetRoomPowerAsync(string roomId, RoomCreation? knownCreation, CancellationToken cancellationToken)
+    {
+        var creation = knownCreation ?? await GetCreationAsync(roomId, cancellationToken);
+        var levels = await TryGetStateAsync(roomId, EventTypes.PowerLevels, "", cancellationToken);
+        return new RoomPower(creation, levels is { } l ? RoomPower.ParsePowerLevels(l) : null);
+    }
+
+    /// <summary>The room's <c>m.room.create</c> event. It never changes, so callers may cache it.</summary>
+    public async Task<RoomCreation> GetCreationAsync(string roomId, CancellationToken cancellationToken)
+    {
+        // The state endpoint returns content only; the sender (a creator in every version) needs the event.
+        var state = await GetRoomStateAsync(roomId, cancellationToken);
+        var create = state.FirstOrDefault(e => e.Type == EventTypes.Create && e.StateKey == "")
+            ?? throw new MatrixException(HttpStatusCode.NotFound, ErrorCodes.NotFound, $"{roomId} has no m.room.create event");
+        return new RoomCreation(create.Sender, create.Content.Deserialize(MatrixJsonContext.Default.CreateContent) ?? new CreateContent());
+    }
+
+    // ---- Messages ----
+
+    /// <summary>
+    /// Sends a room event with the caller's transaction id (CS API §"PUT /rooms/{roomId}/send/{eventType}/{txnId}"):
+    /// the homeserver answers a repeated id with the first event's id, so a resend after a crash is harmless.
+    /// </summary>
+    public async Task<string> SendEventAsync(string roomId, string eventType, string transactionId, JsonElement content, CancellationToken cancellationToken) =>
+        (await SendAsync(HttpMethod.Put, $"{V3}rooms/{E(roomId)}/send/{E(eventType)}/{E(transactionId)}",
+            Json(content, MatrixJsonContext.Default.JsonElement), MatrixJsonContext.Default.EventIdResponse, idempotent: true, cancellationToken)).EventId;
+
+    public Task<string> SendMessageAsync(string roomId, string transactionId, MessageContent content, CancellationToken cancellationToken) =>
+        SendEventAsync(roomId, EventTypes.Message, transactionId, JsonSerializer.SerializeToElement(content, MatrixJsonContext.Default.MessageContent), cancellationToken);
+
+    // ---- Account data ----
+
+    /// <summary>The user's account data of that type, or null when never set (only 404 means "none").</summary>
+    public async Task<JsonElement?> TryGetAccountDataAsync(string userId, string type, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await GetAsync($"{V3}user/{E(userId)}/account_data/{E(type)}", MatrixJsonContext.Default.JsonElement, cancellationToken);
+        }
+        catch (MatrixException e) when (e.Status == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    public Task SetAccountDataAsync(string userId, string type, JsonElement content, CancellationToken cancellationToken) =>
+        SendAsync(HttpMethod.Put, $"{V3}user/{E(userId)}/account_data/{E(type)}", Json(content, MatrixJsonContext.Default.JsonElement), idempotent: true, cancellationToken);
+
+    // ---- Media ----
+
+    /// <summary>Uploads a file (CS API §"POST /_matrix/media/v3/upload": upload was not moved to v1) and returns its <c>mxc://</c> URI.</summary>
+    public async Task<string> UploadAsync(ReadOnlyMemory<byte> data, string contentType, string fileName, CancellationToken cancellationToken)
+    {
+        var body = new ReadOnlyMemoryContent(data);
+        body.Headers.ContentType = new MediaTypeHeaderValue(contentType);
+        return (await SendAsync(HttpMethod.Post, "_matrix/media/v3/upload?filename=" + E(fileName), body,
+            MatrixJsonContext.Default.ContentUriResponse, idempotent: false, cancellationToken)).ContentUri;
+    }
+
+    /// <summary>Downloads through the authenticated media API (CS API v1.11 §"Content repository"); legacy v3 downloads 404 on current servers.</summary>
+    public async Task<(byte[] Data, string? ContentType)> DownloadAsync(string mxcUri, CancellationToken cancellationToken)
+    {
+        if (!mxcUri.StartsWith("mxc://", StringComparison.Ordinal) || mxcUri.AsSpan(6).IndexOf('/') is var slash && slash <= 0)
+            throw new ArgumentException($"not an mxc:// URI: {mxcUri}", nameof(mxcUri));
+        var rest = mxcUri[6..];
+        var server = rest[..slash];
+        var mediaId = rest[(slash + 1)..];
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"_matrix/client/v1/media/download/{E(server)}/{E(mediaId)}");
+        using var response = await _api.SendAsync(request, cancellationToken);
+        if (!response.IsSuccessStatusCode)
+            throw await MatrixErrors.ReadAsync(response, _time, cancellationToken);
+        return (await response.Content.ReadAsByteArrayAsync(cancellationToken), response.Content.Headers.ContentType?.MediaType);
+    }
+
+    // ---- Transport ----
+
+    private static string E(string segment) => Uri.EscapeDataString(segment);
+
+    private static JsonContent Json<T>(T value, JsonTypeInfo<T> type) => JsonContent.Create(value, type);
+
+    private async Task<T> GetAsync<T>(string path, JsonTypeInfo<T> type, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        using var response = await _api.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        return await ReadAsync(response, type, cancellationToken);
+    }
+
+    private async Task<T> SendAsync<T>(HttpMethod method, string path, HttpContent body, JsonTypeInfo<T> type, bool idempotent, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = body };
+        request.Options.Set(MatrixResilience.Idempotent, idempotent);
+        using var response = await _api.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        return await ReadAsync(response, type, cancellationToken);
+    }
+
+    private async Task SendAsync(HttpMethod method, string path, HttpContent body, bool idempotent, CancellationToken cancellationToken) =>
+        await SendAsync(method, path, body, MatrixJsonContext.Default.JsonElement, idempotent, cancellationToken);
+
+    private async Task<T> ReadAsync<T>(HttpResponseMessage response, JsonTypeInfo<T> type, CancellationToken cancellationToken)
+    {
+        if (!response.IsSuccessStatusCode)
+            throw await MatrixErrors.ReadAsync(response, _time, cancellationToken);
+        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+        try
+        {
+            return await JsonSerializer.DeserializeAsync(stream, type, cancellationToken)
+                ?? throw new MatrixException(response.StatusCode, ErrorCodes.BadJson, $"{response.RequestMessage?.RequestUri?.AbsolutePath} answered null");
+        }
+        catch (JsonException e)
+        {
+            throw new MatrixException(response.StatusCode, ErrorCodes.BadJson,
+                $"{response.RequestMessage?.RequestUri?.AbsolutePath} answered JSON we cannot read: {e.Message}");
+        }
+    }
+
+    private sealed class Owned(params IDisposable[] parts) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var part in parts)
+                part.Dispose();
+        }
+    }
+}

@@ -1,0 +1,59 @@
+using Doorman.Matrix.Rooms;
+
+namespace Doorman.Access;
+
+/// <summary>Who may do what to whom. Pure functions of room state, configuration and time.</summary>
+public static class AccessRules
+{
+    /// <summary>
+    /// The new expiry after paying for <paramref name="period"/>: it runs from the later of now and the current
+    /// expiry, so paying early never loses days (DESIGN rule 3). A lifetime plan (null period) or a current
+    /// lifetime subscription gives null (never expires).
+    /// </summary>
+    public static DateTimeOffset? Extend(DateTimeOffset? currentExpiry, bool hasSubscription, TimeSpan? period, DateTimeOffset now)
+    {
+        if (period is null || (hasSubscription && currentExpiry is null))
+            return null;
+        var from = hasSubscription && currentExpiry is { } current && current > now ? current : now;
+        return from + period.Value;
+    }
+
+    /// <summary>
+    /// An owner may configure the room: an operator, a creator (room version 12 creators outrank everyone), or a
+    /// user whose level meets what <c>m.room.power_levels</c> itself requires. Read from live state (rule 6).
+    /// </summary>
+    public static bool IsOwner(string userId, RoomPower power, IReadOnlyCollection<string> operators) =>
+        operators.Contains(userId, StringComparer.Ordinal)
+        || (power.Creation.CreatorsHaveInfinitePower && power.IsCreator(userId))
+        || power.CanChangePowerLevels(userId);
+
+    /// <summary>
+    /// Whether the expiry may remove <paramref name="userId"/> (DESIGN rule 5), and if not, why not. Never: the bot
+    /// itself, a room creator, anyone at or above the protected level (default: above <c>users_default</c>), an
+    /// exempt user, or anyone with time left.
+    /// </summary>
+    public static RemovalDecision MayRemove(string userId, string botUserId, RoomPower power, bool exempt,
+        DateTimeOffset? expiresAt, bool hasSubscription, TimeSpan grace, DateTimeOffset now, long? protectedLevel = null)
+    {
+        if (userId == botUserId)
+            return RemovalDecision.No("it is the bot itself");
+        if (power.IsCreator(userId))
+            return RemovalDecision.No("they created the room");
+        var level = power.LevelOf(userId);
+        var threshold = protectedLevel ?? power.UsersDefault + 1;
+        if (level >= threshold)
+            return RemovalDecision.No($"their power level {level} is at or above the protected level {threshold}");
+        if (exempt)
+            return RemovalDecision.No("they are exempt");
+        if (hasSubscription && (expiresAt is null || expiresAt.Value + grace > now))
+            return RemovalDecision.No("they have time left");
+        return RemovalDecision.Yes;
+    }
+}
+
+public sealed record RemovalDecision(bool Allowed, string? WhyNot)
+{
+    public static readonly RemovalDecision Yes = new(true, null);
+
+    public static RemovalDecision No(string why) => new(false, why);
+}

@@ -1,0 +1,229 @@
+using Doorman.Access;
+using Doorman.Hosting;
+using Doorman.Messaging;
+using Doorman.Outbox;
+using Doorman.Payments;
+using Doorman.Rooms;
+using Doorman.Storage;
+using Microsoft.Extensions.Options;
+
+namespace Doorman.Commands;
+
+/// <summary>Where a command came from.</summary>
+/// <param name="RoomId">The room it was typed in.</param>
+/// <param name="IsDirect">That room is the sender's DM with the bot.</param>
+public sealed record CommandContext(string RoomId, string Sender, string EventId, bool IsDirect);
+
+/// <summary>
+/// Carries out commands. Reads (room state, the payment backend) happen first; then one transaction records
+/// the event as handled together with every effect and every reply, so a crash leaves either all or nothing,
+/// and a repeated sync batch finds the event handled.
+/// </summary>
+public sealed partial class CommandHandler(
+    Database database,
+    HandledEvents handled,
+    GateStore gates,
+    OrderStore orders,
+    SubscriptionStore subscriptions,
+    AuditLog audit,
+    MessageOutbox outbox,
+    RoomDirectory rooms,
+    IPaymentBackend payments,
+    IOptions<MatrixOptions> matrixOptions,
+    IOptions<OperatorOptions> operatorOptions,
+    IOptions<PaymentsOptions> paymentsOptions,
+    TimeProvider time,
+    ILogger<CommandHandler> logger)
+{
+    private string Prefix => matrixOptions.Value.CommandPrefix;
+
+    private string BotUserId => matrixOptions.Value.UserId;
+
+    public async Task HandleAsync(CommandContext context, Command command, CancellationToken cancellationToken)
+    {
+        switch (command)
+        {
+            case SetPriceCommand set:
+                await SetPriceAsync(context, set, cancellationToken);
+                break;
+            case ShowCommand:
+                await ShowAsync(context, cancellationToken);
+                break;
+            case JoinCommand join:
+                await OrderAsync(context, join.Room, cancellationToken);
+                break;
+            case RenewCommand renew:
+                await OrderAsync(context, renew.Room, cancellationToken);
+                break;
+            case StatusCommand:
+                await StatusAsync(context, cancellationToken);
+                break;
+            case HelpCommand:
+                await ReplyAsync(context, Replies.Help(Prefix, context.IsDirect), cancellationToken);
+                break;
+            case InvalidCommand invalid:
+                await ReplyAsync(context, Replies.Invalid(invalid.Problem), cancellationToken);
+                break;
+            default:
+                throw new InvalidOperationException($"no handler for {command.GetType().Name}");
+        }
+    }
+
+    /// <summary>Marks the event handled and queues one reply in its room.</summary>
+    public Task ReplyAsync(CommandContext context, Notice reply, CancellationToken cancellationToken) =>
+        CommitAsync(context, tx => outbox.ToRoomAsync(tx, context.RoomId, reply, time.GetUtcNow()), cancellationToken);
+
+    private async Task SetPriceAsync(CommandContext context, SetPriceCommand set, CancellationToken cancellationToken)
+    {
+        if (context.IsDirect)
+        {
+            await ReplyAsync(context, Replies.SetInDirectRoom(Prefix), cancellationToken);
+            return;
+        }
+
+        var power = await rooms.GetPowerAsync(context.RoomId, cancellationToken);
+        if (!AccessRules.IsOwner(context.Sender, power, operatorOptions.Value.Operators))
+        {
+            LogRefused(context.Sender, context.RoomId);
+            await ReplyAsync(context, Replies.NotOwner(Prefix, power.RequiredForState(Matrix.Events.EventTypes.PowerLevels)), cancellationToken);
+            return;
+        }
+
+        var roomName = await rooms.DisplayNameAsync(context.RoomId, cancellationToken);
+        var now = time.GetUtcNow();
+        await CommitAsync(context, async tx =>
+        {
+            await gates.SetPriceAsync(tx, context.RoomId, roomName, set.Sats * 1000, set.Period, context.Sender, now);
+            await audit.WriteAsync(tx, now, context.Sender, context.RoomId, "set-price",
+                $"{Quantities.FormatSats(set.Sats)} per {Quantities.FormatDuration(set.Period)}");
+            await outbox.ToRoomAsync(tx, context.RoomId, Replies.Gated(roomName, set.Sats, set.Period, BotPower.Of(BotUserId, power), Prefix), now);
+        }, cancellationToken);
+        LogGated(context.RoomId, set.Sats, set.Period, context.Sender);
+    }
+
+    private async Task ShowAsync(CommandContext context, CancellationToken cancellationToken)
+    {
+        if (context.IsDirect)
+        {
+            await ReplyAsync(context, Replies.Help(Prefix, isDirect: true), cancellationToken);
+            return;
+        }
+        var power = await rooms.GetPowerAsync(context.RoomId, cancellationToken);
+        var gate = await database.ReadAsync(tx => gates.GetAsync(tx, context.RoomId), cancellationToken);
+        var roomName = gate?.RoomName ?? await rooms.DisplayNameAsync(context.RoomId, cancellationToken);
+        await ReplyAsync(context, Replies.Show(roomName, gate, BotPower.Of(BotUserId, power), Prefix), cancellationToken);
+    }
+
+    /// <summary><c>join</c> and <c>renew</c>: an invoice for the room's plan, extending any current membership.</summary>
+    private async Task OrderAsync(CommandContext context, string? roomReference, CancellationToken cancellationToken)
+    {
+        var reference = roomReference ?? context.RoomId;
+        var roomId = await rooms.ResolveAsync(reference, cancellationToken);
+        if (roomId is null)
+        {
+            await ReplyAsync(context, Replies.UnknownRoom(reference), cancellationToken);
+            return;
+        }
+
+        var (gate, subscription) = await database.ReadAsync(async tx =>
+            (await gates.GetAsync(tx, roomId), await subscriptions.GetAsync(tx, roomId, context.Sender)), cancellationToken);
+        var shownName = roomReference ?? gate?.RoomName ?? roomId;
+        if (gate is null)
+        {
+            await ReplyAsync(context, Replies.NotGated(shownName), cancellationToken);
+            return;
+        }
+        if (!gate.Enabled)
+        {
+            await ReplyAsync(context, Replies.Paused(shownName), cancellationToken);
+            return;
+        }
+        if (subscription is { ExpiresAt: null, ExpiredAt: null })
+        {
+            await ReplyAsync(context, Replies.Lifetime(shownName), cancellationToken);
+            return;
+        }
+
+        var now = time.GetUtcNow();
+        var orderId = Ulid.New(now);
+        var sats = gate.PriceMsat / 1000;
+        var period = gate.Period is { } p ? Quantities.FormatDuration(p) : "lifetime";
+        CreatedInvoice invoice;
+        try
+        {
+            invoice = await payments.CreateInvoiceAsync(
+                new InvoiceRequest(orderId, gate.PriceMsat, $"{gate.RoomName}: {period} of access ({Quantities.FormatSats(sats)})",
+                    paymentsOptions.Value.InvoiceExpiry), cancellationToken);
+        }
+        catch (PaymentBackendException e)
+        {
+            LogInvoiceFailed(e, context.Sender, roomId, e.Message);
+            await ReplyAsync(context, Replies.PaymentsUnavailable(), cancellationToken);
+            return;
+        }
+
+        var currentExpiry = subscription is { ExpiredAt: null } ? subscription.ExpiresAt : null;
+        var reply = Replies.Invoice(shownName, sats, gate.Period, invoice.Bolt11, invoice.ExpiresAt, currentExpiry, now);
+        await CommitAsync(context, async tx =>
+        {
+            await orders.InsertAsync(tx, new Order(orderId, roomId, context.Sender, GateStore.DefaultPlan, gate.PriceMsat, gate.Period,
+                payments.Name, invoice.Reference, invoice.Bolt11, invoice.PaymentHash, OrderStatus.Pending, null, now, invoice.ExpiresAt,
+                null, context.IsDirect ? context.RoomId : null));
+            if (context.IsDirect)
+            {
+                await outbox.ToRoomAsync(tx, context.RoomId, reply, now);
+                await outbox.QrToRoomAsync(tx, context.RoomId, ("lightning:" + invoice.Bolt11).ToUpperInvariant(), "Invoice QR code", now);
+            }
+            else
+            {
+                // Invoices are personal: they go to the member's DM, and the room only hears that one was sent.
+                await outbox.ToUserAsync(tx, context.Sender, reply, now);
+                await outbox.QrToUserAsync(tx, context.Sender, ("lightning:" + invoice.Bolt11).ToUpperInvariant(), "Invoice QR code", now);
+                await outbox.ToRoomAsync(tx, context.RoomId, Replies.InvoiceSentPrivately(shownName), now);
+            }
+        }, cancellationToken);
+        LogOrdered(orderId, context.Sender, roomId, gate.PriceMsat);
+    }
+
+    private async Task StatusAsync(CommandContext context, CancellationToken cancellationToken)
+    {
+        var (subs, pending, names) = await database.ReadAsync(async tx =>
+        {
+            var subs = await subscriptions.ForMemberAsync(tx, context.Sender);
+            var pending = await orders.PendingForMemberAsync(tx, context.Sender);
+            var names = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var roomId in subs.Select(s => s.RoomId).Concat(pending.Select(o => o.RoomId)).Distinct())
+                names[roomId] = (await gates.GetAsync(tx, roomId))?.RoomName ?? roomId;
+            return (subs, pending, names);
+        }, cancellationToken);
+        var now = time.GetUtcNow();
+        await ReplyAsync(context, Replies.Status(
+            subs.Select(s => (names[s.RoomId], s)).ToList(),
+            pending.Where(o => o.ExpiresAt > now).Select(o => (names[o.RoomId], o)).ToList(), now), cancellationToken);
+    }
+
+    private async Task CommitAsync(CommandContext context, Func<Tx, Task> effects, CancellationToken cancellationToken)
+    {
+        var done = await database.WriteAsync(async tx =>
+        {
+            if (!await handled.MarkAsync(tx, context.EventId, context.RoomId, time.GetUtcNow()))
+                return false; // Handled meanwhile (a repeated batch raced us): do nothing twice.
+            await effects(tx);
+            return true;
+        }, cancellationToken);
+        if (done)
+            outbox.Wake();
+    }
+
+    [LoggerMessage(LogLevel.Information, "{RoomId} gated at {Sats} sats per {Period} by {UserId}")]
+    private partial void LogGated(string roomId, long sats, TimeSpan period, string userId);
+
+    [LoggerMessage(LogLevel.Information, "Refused an owner command from {UserId} in {RoomId}: not an owner")]
+    private partial void LogRefused(string userId, string roomId);
+
+    [LoggerMessage(LogLevel.Information, "Order {OrderId}: {UserId} asked for {RoomId} at {AmountMsat} msat")]
+    private partial void LogOrdered(string orderId, string userId, string roomId, long amountMsat);
+
+    [LoggerMessage(LogLevel.Warning, "Could not create an invoice for {UserId} in {RoomId}: {Reason}")]
+    private partial void LogInvoiceFailed(Exception exception, string userId, string roomId, string reason);
+}

@@ -1,0 +1,172 @@
+using Doorman.Commands;
+using Doorman.Matrix;
+using Doorman.Matrix.Http;
+using Doorman.Matrix.Sync;
+using Doorman.Messaging;
+using Doorman.Outbox;
+using Doorman.Payments;
+using Doorman.Rooms;
+using Doorman.Scheduling;
+using Doorman.Storage;
+using Microsoft.Extensions.Options;
+using Quartz;
+
+namespace Doorman.Hosting;
+
+/// <summary>
+/// The bot's composition: one <c>AddXxx</c> per part, in the order a reader meets them. Configuration comes
+/// from <c>appsettings.json</c> in the working directory, then environment variables (<c>Matrix__UserId</c>),
+/// then the command line (<c>--Matrix:UserId=…</c>).
+/// </summary>
+public static class DoormanApp
+{
+    /// <summary>The configured builder; tests and the sandbox add configuration or replace services before building.</summary>
+    public static WebApplicationBuilder CreateBuilder(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            ContentRootPath = Directory.GetCurrentDirectory(),
+        });
+        builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Quartz", LogLevel.Warning);
+        builder.Services.AddDoorman(builder.Configuration);
+        return builder;
+    }
+
+    public static WebApplication Build(WebApplicationBuilder builder)
+    {
+        builder.WebHost.UseUrls(builder.Configuration.GetSection(HttpOptions.Section).Get<HttpOptions>()?.Urls ?? new HttpOptions().Urls);
+        var app = builder.Build();
+        app.MapGet("/healthz", (Health health, CancellationToken cancellationToken) => health.CheckAsync(cancellationToken));
+        return app;
+    }
+
+    public static IServiceCollection AddDoorman(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddSingleton(TimeProvider.System);
+        services.AddOptions(configuration);
+        services.AddStorage();
+        services.AddMatrix();
+        services.AddCommands();
+        services.AddPayments(configuration);
+        services.AddOutbox();
+        services.AddScheduling();
+        services.AddSingleton<Health>();
+        return services;
+    }
+
+    private static void AddOptions(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<MatrixOptions>().Bind(configuration.GetSection(MatrixOptions.Section)).ValidateOnStart();
+        services.AddOptions<OperatorOptions>().Configure(o => o.Operators = configuration.GetSection("Operators").Get<List<string>>() ?? []);
+        services.AddOptions<PaymentsOptions>().Bind(configuration.GetSection(PaymentsOptions.Section));
+        services.AddOptions<StorageOptions>().Bind(configuration.GetSection(StorageOptions.Section));
+        services.AddSingleton<IValidateOptions<MatrixOptions>, DoormanOptionsValidator>();
+        services.AddSingleton<Fatal>();
+        // First hosted service: nothing else starts before the database and the account are known good.
+        services.AddHostedService<StartupChecks>();
+    }
+
+    private static void AddStorage(this IServiceCollection services)
+    {
+        services.AddSingleton<Database>();
+        services.AddSingleton<Migrator>();
+        services.AddSingleton<GateStore>();
+        services.AddSingleton<OrderStore>();
+        services.AddSingleton<SubscriptionStore>();
+        services.AddSingleton<ExemptionStore>();
+        services.AddSingleton<MembershipActionStore>();
+        services.AddSingleton<MessageStore>();
+        services.AddSingleton<HandledEvents>();
+        services.AddSingleton<DirectRooms>();
+        services.AddSingleton<Cursors>();
+        services.AddSingleton<AuditLog>();
+    }
+
+    private static void AddMatrix(this IServiceCollection services)
+    {
+        const string Api = "Doorman.Matrix", LongPoll = "Doorman.Matrix.Sync";
+        services.AddSingleton(new MatrixClientOptions());
+        services.AddSingleton(sp => new AccessTokenSource(sp.GetRequiredService<IOptions<MatrixOptions>>().Value.AccessToken));
+        services.AddTransient<AccessTokenHandler>();
+
+        static void Base(IServiceProvider sp, HttpClient http)
+        {
+            http.BaseAddress = new Uri(sp.GetRequiredService<IOptions<MatrixOptions>>().Value.HomeserverUrl.TrimEnd('/') + "/");
+            http.Timeout = Timeout.InfiniteTimeSpan; // per-attempt timeouts come from the pipeline and the sync loop
+        }
+        static SocketsHttpHandler Primary() => new() { PooledConnectionLifetime = TimeSpan.FromMinutes(5) };
+
+        services.AddHttpClient(Api, Base)
+            .ConfigurePrimaryHttpMessageHandler(Primary)
+            .AddHttpMessageHandler<AccessTokenHandler>()
+            .AddResilienceHandler("matrix", (pipeline, context) => MatrixResilience.Configure(pipeline,
+                context.ServiceProvider.GetRequiredService<MatrixClientOptions>(), context.ServiceProvider.GetRequiredService<TimeProvider>(),
+                context.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger("Doorman.Matrix")));
+        services.AddHttpClient(LongPoll, Base)
+            .ConfigurePrimaryHttpMessageHandler(Primary)
+            .AddHttpMessageHandler<AccessTokenHandler>();
+        services.AddSingleton(sp =>
+        {
+            var factory = sp.GetRequiredService<IHttpClientFactory>();
+            return new MatrixClient(factory.CreateClient(Api), factory.CreateClient(LongPoll),
+                sp.GetRequiredService<MatrixClientOptions>(), sp.GetRequiredService<TimeProvider>());
+        });
+
+        services.AddSingleton(new SyncLoopOptions());
+        services.AddSingleton<ISyncStateStore, SqliteSyncStateStore>();
+        services.AddSingleton<ISyncHandler, BotSyncHandler>();
+        services.AddSingleton<SyncLoop>();
+        services.AddSingleton<RoomDirectory>();
+        services.AddSingleton<DirectMessages>();
+        services.AddHostedService<SyncService>();
+    }
+
+    private static void AddCommands(this IServiceCollection services) => services.AddSingleton<CommandHandler>();
+
+    private static void AddPayments(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddSingleton<Settlements>();
+        services.AddSingleton<Reconciler>();
+        services.AddSingleton<PaymentListener>();
+        services.AddHostedService(sp => sp.GetRequiredService<PaymentListener>());
+        PaymentBackends.Add(services, configuration);
+    }
+
+    private static void AddOutbox(this IServiceCollection services)
+    {
+        services.AddSingleton<OutboxSignals>();
+        services.AddSingleton<MessageOutbox>();
+        services.AddHostedService<MessageSender>();
+        services.AddHostedService<MembershipWorker>();
+    }
+
+    private static void AddScheduling(this IServiceCollection services)
+    {
+        services.AddSingleton<Sweeper>();
+        services.AddSingleton<SweepScheduler>();
+        // Quartz takes its clock from the container's TimeProvider, so tests can move time.
+        services.AddQuartz(quartz =>
+        {
+            quartz.AddJob<SweepJob>(job => job.WithIdentity(SweepScheduler.Job).StoreDurably());
+            quartz.AddTrigger(t => t.WithIdentity(SweepScheduler.Periodic).ForJob(SweepScheduler.Job).StartNow()
+                .WithSchedule(SimpleScheduleBuilder.Create().WithInterval(TimeSpan.FromMinutes(1)).RepeatForever()));
+            quartz.AddJob<ReconcileJob>(job => job.WithIdentity(ReconcileJob.Key).StoreDurably());
+            quartz.AddTrigger(t => t.WithIdentity("reconcile-periodic", "doorman").ForJob(ReconcileJob.Key).StartNow()
+                .WithSchedule(SimpleScheduleBuilder.Create().WithInterval(TimeSpan.FromMinutes(1)).RepeatForever()));
+        });
+        services.AddQuartzHostedService(options => options.WaitForJobsToComplete = true);
+    }
+}
+
+/// <summary>Registers the configured <see cref="IPaymentBackend"/> (<c>Payments:Backend</c>).</summary>
+public static class PaymentBackends
+{
+    public static void Add(IServiceCollection services, IConfiguration configuration)
+    {
+        _ = services;
+        _ = configuration;
+    }
+}

@@ -1,0 +1,58 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace Doorman.Hosting;
+
+/// <summary><c>Matrix:*</c>: the bot's account and who may bring it into rooms.</summary>
+public sealed class MatrixOptions
+{
+    public const string Section = "Matrix";
+
+    /// <summary>Base URL of the client API, e.g. https://matrix.example.org.</summary>
+    public string HomeserverUrl { get; set; } = "";
+
+    /// <summary>The bot's full user id, e.g. @doorman:example.org.</summary>
+    public string UserId { get; set; } = "";
+
+    public string AccessToken { get; set; } = "";
+
+    /// <summary>
+    /// Who may invite the bot into (non-DM) rooms: user ids, or <c>*:server</c> for everyone on a server. Empty:
+    /// users of the bot's own server. DM invites are accepted from anyone; operators may always invite.
+    /// </summary>
+    public List<string> AllowedInviters { get; set; } = [];
+
+    public string CommandPrefix { get; set; } = "!gate";
+
+    /// <summary>The server part of <see cref="UserId"/>.</summary>
+    public string ServerName => UserId.IndexOf(':', StringComparison.Ordinal) is var i and > 0 ? UserId[(i + 1)..] : "";
+
+    /// <summary>Never print the token.</summary>
+    public override string ToString() => $"{UserId} on {HomeserverUrl}";
+}
+
+/// <summary><c>Operators</c>: user ids that may administer any room.</summary>
+public sealed class OperatorOptions
+{
+    public List<string> Operators { get; set; } = [];
+}
+
+/// <summary><c>Payments:*</c> shared by the backends.</summary>
+public sealed class PaymentsOptions
+{
+    public const string Section = "Payments";
+
+    /// <summary><c>Lnd</c> (BTCPay comes later).</summary>
+    public string Backend { get; set; } = "Lnd";
+
+    /// <summary>How long an invoice may be paid.</summary>
+    [Range(typeof(TimeSpan), "00:01:00", "7.00:00:00", ErrorMessage = "Payments:InvoiceExpiry must be between 1 minute and 7 days")]
+    public TimeSpan InvoiceExpiry { get; set; } = TimeSpan.FromMinutes(30);
+}
+
+/// <summary><c>Http:*</c>: the bot's own HTTP listener (<c>/healthz</c>).</summary>
+public sealed class HttpOptions
+{
+    public const string Section = "Http";
+
+    public string Urls { get; set; } = "http://0.0.0.0:8080";
+}

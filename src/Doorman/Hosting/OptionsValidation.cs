@@ -1,0 +1,45 @@
+using Doorman.Storage;
+using Microsoft.Extensions.Options;
+
+namespace Doorman.Hosting;
+
+/// <summary>
+/// Checks the configuration before the bot touches the network (STYLE §3): every problem is reported at once,
+/// each naming its key, and no message ever contains a secret's value.
+/// </summary>
+public sealed class DoormanOptionsValidator(IOptions<OperatorOptions> operators, IOptions<PaymentsOptions> payments, IOptions<StorageOptions> storage)
+    : IValidateOptions<MatrixOptions>
+{
+    public ValidateOptionsResult Validate(string? name, MatrixOptions options)
+    {
+        var problems = new List<string>();
+
+        if (!Uri.TryCreate(options.HomeserverUrl, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
+            problems.Add("Matrix:HomeserverUrl must be the homeserver's http(s) URL, e.g. https://matrix.example.org");
+        if (!IsUserId(options.UserId))
+            problems.Add("Matrix:UserId must be the bot's full user id, e.g. @doorman:example.org");
+        if (string.IsNullOrWhiteSpace(options.AccessToken))
+            problems.Add("Matrix:AccessToken is required: the bot account's access token");
+        if (string.IsNullOrWhiteSpace(options.CommandPrefix) || options.CommandPrefix.Any(char.IsWhiteSpace))
+            problems.Add("Matrix:CommandPrefix must be one word, e.g. !gate");
+        foreach (var (pattern, i) in options.AllowedInviters.Select((p, i) => (p, i)))
+            if (!IsUserId(pattern) && !(pattern.StartsWith("*:", StringComparison.Ordinal) && pattern.Length > 2))
+                problems.Add($"Matrix:AllowedInviters:{i} (“{pattern}”) must be a user id like @owner:example.org or a server pattern like *:example.org");
+        foreach (var (op, i) in operators.Value.Operators.Select((p, i) => (p, i)))
+            if (!IsUserId(op))
+                problems.Add($"Operators:{i} (“{op}”) must be a user id like @admin:example.org");
+        if (!string.Equals(payments.Value.Backend, "Lnd", StringComparison.OrdinalIgnoreCase))
+            problems.Add($"Payments:Backend “{payments.Value.Backend}” is not supported: use Lnd");
+        if (payments.Value.InvoiceExpiry < TimeSpan.FromMinutes(1) || payments.Value.InvoiceExpiry > TimeSpan.FromDays(7))
+            problems.Add("Payments:InvoiceExpiry must be between 00:01:00 and 7.00:00:00 (hh:mm:ss)");
+        if (string.IsNullOrWhiteSpace(storage.Value.Path))
+            problems.Add("Storage:Path must name the SQLite file, e.g. data/doorman.db");
+
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
+
+    /// <summary><c>@localpart:server</c> (spec appendix "User Identifiers"), checked loosely: the homeserver is the judge.</summary>
+    public static bool IsUserId(string? text) =>
+        text is { Length: > 3 and <= 255 } && text[0] == '@' && text.IndexOf(':', StringComparison.Ordinal) is var colon and > 1
+        && colon < text.Length - 1 && !text.Any(char.IsWhiteSpace);
+}

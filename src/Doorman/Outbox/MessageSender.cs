@@ -1,0 +1,160 @@
+using System.Net;
+using System.Text.Json;
+using Doorman.Matrix;
+using Doorman.Matrix.Events;
+using Doorman.Messaging;
+using Doorman.Storage;
+
+namespace Doorman.Outbox;
+
+/// <summary>
+/// Sends queued messages. Each destination (a room, or a user's DM) gets its messages strictly in order, one at
+/// a time; destinations proceed independently, so a room that is rate-limited or failing does not hold up the
+/// others. Each message keeps the transaction id it was queued with, so a resend is deduplicated by the server.
+/// </summary>
+public sealed partial class MessageSender(
+    Database database,
+    MessageStore store,
+    MatrixClient matrix,
+    DirectMessages directMessages,
+    OutboxSignals signals,
+    TimeProvider time,
+    ILogger<MessageSender> logger) : BackgroundService
+{
+    private const int MaxConcurrentDestinations = 8;
+    private const int MaxAttempts = 50;
+    private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(2);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var inFlight = new Dictionary<long, Task>();
+        Task<bool>? signal = null;
+        var failing = false;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                foreach (var id in inFlight.Where(p => p.Value.IsCompleted).Select(p => p.Key).ToList())
+                    inFlight.Remove(id);
+
+                if (inFlight.Count < MaxConcurrentDestinations)
+                {
+                    var due = await database.ReadAsync(tx => store.NextPerDestinationAsync(tx, time.GetUtcNow(), 50), stoppingToken);
+                    foreach (var message in due.Where(m => !inFlight.ContainsKey(m.Id)).Take(MaxConcurrentDestinations - inFlight.Count))
+                        inFlight[message.Id] = SendAsync(message, stoppingToken);
+                }
+                if (failing)
+                    LogRecovered();
+                failing = false;
+
+                signal ??= signals.Messages.WaitAsync(PollInterval, stoppingToken);
+                await Task.WhenAny([signal, .. inFlight.Values]);
+                if (signal.IsCompleted)
+                    signal = null;
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e)
+            {
+                if (!failing)
+                    LogQueueFailed(e);
+                failing = true;
+                signal = null;
+                await Delay(TimeSpan.FromSeconds(5), stoppingToken);
+            }
+        }
+        // Let sends in flight finish or observe the cancellation: nothing runs unobserved.
+        await Task.WhenAll(inFlight.Values).ContinueWith(_ => { }, TaskScheduler.Default);
+    }
+
+    private async Task SendAsync(OutgoingMessage message, CancellationToken cancellationToken)
+    {
+        string? roomId = message.RoomId;
+        try
+        {
+            roomId ??= await directMessages.GetOrCreateAsync(message.UserId!, cancellationToken);
+            var content = message.Kind == MessageKind.Qr ? await UploadQrAsync(message.Content, cancellationToken) : Parse(message.Content);
+            var eventId = await matrix.SendEventAsync(roomId, EventTypes.Message, message.TxnId, content, cancellationToken);
+            await database.WriteAsync(tx => store.MarkSentAsync(tx, message.Id, eventId, time.GetUtcNow()), cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+        catch (MatrixException e) when (e.Status is HttpStatusCode.Forbidden or HttpStatusCode.NotFound && message.UserId is not null && roomId is not null)
+        {
+            // The DM is gone (the member left it, or it was never joined): forget it, so the retry makes a new one.
+            await directMessages.ForgetAsync(message.UserId, roomId, cancellationToken);
+            await RetryOrGiveUpAsync(message, e.Message, cancellationToken);
+        }
+        catch (MatrixException e) when ((int)e.Status is >= 400 and < 500 and not 429 and not 408)
+        {
+            LogDropped(message.Id, roomId ?? message.UserId!, e.Message);
+            await database.WriteAsync(tx => store.MarkFailedAsync(tx, message.Id, e.Message, time.GetUtcNow()), cancellationToken);
+        }
+        catch (Exception e)
+        {
+            await RetryOrGiveUpAsync(message, e.Message, cancellationToken);
+        }
+    }
+
+    private async Task RetryOrGiveUpAsync(OutgoingMessage message, string error, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        if (message.Attempts + 1 >= MaxAttempts)
+        {
+            LogDropped(message.Id, message.RoomId ?? message.UserId!, error);
+            await database.WriteAsync(tx => store.MarkFailedAsync(tx, message.Id, error, now), cancellationToken);
+            return;
+        }
+        var wait = TimeSpan.FromSeconds(Math.Min(300, Math.Pow(2, Math.Min(message.Attempts, 10))));
+        LogRetrying(message.Id, message.RoomId ?? message.UserId!, wait, error);
+        await database.WriteAsync(tx => store.RetryLaterAsync(tx, message.Id, error, now + wait, now), cancellationToken);
+    }
+
+    private async Task<JsonElement> UploadQrAsync(string payload, CancellationToken cancellationToken)
+    {
+        using var doc = JsonDocument.Parse(payload);
+        var data = doc.RootElement.GetProperty("data").GetString()!;
+        var caption = doc.RootElement.GetProperty("body").GetString()!;
+        var (png, size) = QrCodes.Render(data);
+        var uri = await matrix.UploadAsync(png, "image/png", "invoice.png", cancellationToken);
+        return JsonSerializer.SerializeToElement(new MessageContent
+        {
+            MsgType = MessageContent.Image,
+            Body = caption,
+            Url = uri,
+            Info = new ImageInfo { MimeType = "image/png", Size = png.Length, Width = size, Height = size },
+        }, MatrixJson.MessageContent);
+    }
+
+    private static JsonElement Parse(string json)
+    {
+        using var doc = JsonDocument.Parse(json);
+        return doc.RootElement.Clone();
+    }
+
+    private async Task Delay(TimeSpan wait, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(wait, time, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    [LoggerMessage(LogLevel.Error, "The message queue cannot be read; retrying")]
+    private partial void LogQueueFailed(Exception exception);
+
+    [LoggerMessage(LogLevel.Information, "The message queue is readable again")]
+    private partial void LogRecovered();
+
+    [LoggerMessage(LogLevel.Warning, "Message {Id} to {Destination} not sent ({Error}); retrying in {Wait}")]
+    private partial void LogRetrying(long id, string destination, TimeSpan wait, string error);
+
+    [LoggerMessage(LogLevel.Error, "Message {Id} to {Destination} cannot be sent and is dropped: {Error}")]
+    private partial void LogDropped(long id, string destination, string error);
+}

@@ -1,0 +1,129 @@
+using Doorman.Access;
+using Doorman.Outbox;
+using Doorman.Scheduling;
+using Doorman.Storage;
+
+namespace Doorman.Payments;
+
+/// <summary>What applying an invoice update did.</summary>
+public enum SettlementOutcome
+{
+    /// <summary>Not one of our invoices (another app on the same node), or not final yet.</summary>
+    Ignored,
+    /// <summary>Applied now: order applied, subscription extended, invite queued.</summary>
+    Applied,
+    /// <summary>Seen before: nothing done (a replayed stream event, a duplicate webhook, a reconcile).</summary>
+    AlreadyDone,
+    Underpaid,
+    Expired,
+}
+
+/// <summary>
+/// Applies payments exactly once (DESIGN rule 1): one transaction marks the order applied, extends the
+/// subscription from the later of now and its current expiry (rule 3), queues the invite and advances the feed
+/// cursor. A second application of the same settlement finds the order applied and changes nothing.
+/// </summary>
+public sealed partial class Settlements(
+    Database database,
+    OrderStore orders,
+    SubscriptionStore subscriptions,
+    MembershipActionStore actions,
+    GateStore gates,
+    Cursors cursors,
+    MessageOutbox outbox,
+    OutboxSignals signals,
+    SweepScheduler sweep,
+    TimeProvider time,
+    ILogger<Settlements> logger)
+{
+    public async Task<SettlementOutcome> ApplyAsync(string backend, InvoiceUpdate update, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        DateTimeOffset? newExpiry = null;
+        var outcome = await database.WriteAsync(async tx =>
+        {
+            var result = await ApplyInTransactionAsync(tx, backend, update, now);
+            if (update.Cursor is not null)
+                await cursors.SetAsync(tx, Cursors.PaymentFeed(backend), update.Cursor);
+            newExpiry = result.NewExpiry;
+            return result.Outcome;
+        }, cancellationToken);
+
+        if (outcome is SettlementOutcome.Applied or SettlementOutcome.Underpaid or SettlementOutcome.Expired)
+        {
+            signals.Membership.Set();
+            outbox.Wake();
+        }
+        if (outcome == SettlementOutcome.Applied && newExpiry is { } expiry)
+            await sweep.ScheduleAtAsync(expiry, cancellationToken);
+        return outcome;
+    }
+
+    private async Task<(SettlementOutcome Outcome, DateTimeOffset? NewExpiry)> ApplyInTransactionAsync(Tx tx, string backend, InvoiceUpdate update, DateTimeOffset now)
+    {
+        var order = await orders.FindAsync(tx, backend, update.Reference);
+        if (order is null)
+            return (SettlementOutcome.Ignored, null);
+        if (order.Status == OrderStatus.Applied)
+            return (SettlementOutcome.AlreadyDone, null);
+
+        switch (update.State)
+        {
+            case InvoiceState.Settled when update.PaidMsat >= order.AmountMsat:
+            {
+                if (!await orders.MarkAppliedAsync(tx, order.Id, update.PaidMsat, now))
+                    return (SettlementOutcome.AlreadyDone, null);
+                var current = await subscriptions.GetAsync(tx, order.RoomId, order.UserId);
+                var active = current is { ExpiredAt: null };
+                var expiry = AccessRules.Extend(current?.ExpiresAt, active, order.Period, now);
+                await subscriptions.SetExpiryAsync(tx, order.RoomId, order.UserId, expiry, "paid", now);
+                await actions.EnqueueAsync(tx, order.RoomId, order.UserId, MembershipActionKind.Invite, null, "order:" + order.Id, now);
+                if (update.PaidMsat > order.AmountMsat)
+                    LogOverpaid(order.Id, update.PaidMsat - order.AmountMsat);
+                LogApplied(order.Id, order.UserId, order.RoomId, expiry);
+                return (SettlementOutcome.Applied, expiry);
+            }
+            case InvoiceState.Settled:
+            {
+                // Only the amount asked for counts (rule 4). LND refuses underpayments; other backends may not.
+                if (!await orders.FinishAsync(tx, order.Id, OrderStatus.Underpaid, update.PaidMsat, now))
+                    return (SettlementOutcome.AlreadyDone, null);
+                var name = (await gates.GetAsync(tx, order.RoomId))?.RoomName ?? order.RoomId;
+                await outbox.ToUserAsync(tx, order.UserId, PaymentTexts.Underpaid(name, update.PaidMsat, order.AmountMsat), now);
+                LogUnderpaid(order.Id, update.PaidMsat, order.AmountMsat);
+                return (SettlementOutcome.Underpaid, null);
+            }
+            case InvoiceState.Canceled or InvoiceState.NotFound when order.Status == OrderStatus.Pending:
+            case InvoiceState.Open when order.Status == OrderStatus.Pending && order.ExpiresAt <= now:
+            {
+                if (!await orders.FinishAsync(tx, order.Id, OrderStatus.Expired, null, now))
+                    return (SettlementOutcome.AlreadyDone, null);
+                var name = (await gates.GetAsync(tx, order.RoomId))?.RoomName ?? order.RoomId;
+                await outbox.ToUserAsync(tx, order.UserId, PaymentTexts.Expired(name), now);
+                return (SettlementOutcome.Expired, null);
+            }
+            default:
+                return (SettlementOutcome.Ignored, null);
+        }
+    }
+
+    [LoggerMessage(LogLevel.Information, "Order {OrderId} paid: {UserId} in {RoomId} until {Expiry}")]
+    private partial void LogApplied(string orderId, string userId, string roomId, DateTimeOffset? expiry);
+
+    [LoggerMessage(LogLevel.Information, "Order {OrderId} was overpaid by {ExtraMsat} msat; recorded")]
+    private partial void LogOverpaid(string orderId, long extraMsat);
+
+    [LoggerMessage(LogLevel.Warning, "Order {OrderId} underpaid: {PaidMsat} of {AmountMsat} msat; nothing granted")]
+    private partial void LogUnderpaid(string orderId, long paidMsat, long amountMsat);
+}
+
+/// <summary>What members are told about their payments.</summary>
+public static class PaymentTexts
+{
+    public static Messaging.Notice Underpaid(string roomName, long paidMsat, long amountMsat) =>
+        new Messaging.Notice().Text($"Your payment for {roomName} was {Quantities.FormatSats(paidMsat / 1000)}, less than the {Quantities.FormatSats(amountMsat / 1000)} asked, so it does not grant access. ")
+            .Text("Please contact the room's owners about a refund, and say ").Code("join " + roomName).Text(" for a new invoice.");
+
+    public static Messaging.Notice Expired(string roomName) =>
+        new Messaging.Notice().Text($"Your invoice for {roomName} expired unpaid. Say ").Code("join " + roomName).Text(" whenever you want a new one.");
+}

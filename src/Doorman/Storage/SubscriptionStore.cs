@@ -1,0 +1,76 @@
+namespace Doorman.Storage;
+
+/// <param name="ExpiresAt">Null: lifetime.</param>
+/// <param name="ExpiredAt">When the sweep decided removal for the current expiry; null while active.</param>
+public sealed record Subscription(string RoomId, string UserId, DateTimeOffset? ExpiresAt, string Source, DateTimeOffset? ExpiredAt);
+
+/// <summary>A subscription the sweep found due.</summary>
+public sealed record DueSubscription(string RoomId, string UserId, DateTimeOffset ExpiresAt);
+
+public sealed class SubscriptionStore
+{
+    private const string Columns =
+        "room_id AS RoomId, user_id AS UserId, expires_at AS ExpiresAt, source AS Source, expired_at AS ExpiredAt";
+
+    public async Task<Subscription?> GetAsync(Tx tx, string roomId, string userId) =>
+        (await tx.QuerySingleOrDefaultAsync<Row>($"SELECT {Columns} FROM subscriptions WHERE room_id = @roomId AND user_id = @userId",
+            new { roomId, userId }))?.ToSubscription();
+
+    public async Task<IReadOnlyList<Subscription>> ForMemberAsync(Tx tx, string userId) =>
+        (await tx.QueryAsync<Row>($"SELECT {Columns} FROM subscriptions WHERE user_id = @userId ORDER BY room_id", new { userId }))
+            .Select(r => r.ToSubscription()).ToList();
+
+    /// <summary>Sets the expiry (creating the subscription); clears the sweep's marks so the new deadline is acted on.</summary>
+    public Task SetExpiryAsync(Tx tx, string roomId, string userId, DateTimeOffset? expiresAt, string source, DateTimeOffset now) =>
+        tx.ExecuteAsync(
+            """
+            INSERT INTO subscriptions (room_id, user_id, expires_at, source, created_at, updated_at)
+            VALUES (@roomId, @userId, @expiresAt, @source, @now, @now)
+            ON CONFLICT (room_id, user_id) DO UPDATE SET
+                expires_at = excluded.expires_at, source = excluded.source, reminded_at = NULL, expired_at = NULL,
+                updated_at = excluded.updated_at
+            """, new { roomId, userId, expiresAt = expiresAt is { } e ? UnixMs.From(e) : (long?)null, source, now = UnixMs.From(now) });
+
+    /// <summary>Subscriptions whose expiry plus their room's grace has passed and that the sweep has not handled yet.</summary>
+    public async Task<IReadOnlyList<DueSubscription>> DueAsync(Tx tx, DateTimeOffset now, int limit) =>
+        (await tx.QueryAsync<DueRow>(
+            """
+            SELECT s.room_id AS RoomId, s.user_id AS UserId, s.expires_at AS ExpiresAt
+            FROM subscriptions s JOIN gates g ON g.room_id = s.room_id
+            WHERE s.expired_at IS NULL AND s.expires_at IS NOT NULL AND s.expires_at + g.grace_seconds * 1000 <= @now
+            ORDER BY s.expires_at LIMIT @limit
+            """, new { now = UnixMs.From(now), limit })).Select(r => new DueSubscription(r.RoomId, r.UserId, UnixMs.To(r.ExpiresAt))).ToList();
+
+    /// <summary>
+    /// Claims a due subscription for removal: a conditional update that succeeds once, and only if the expiry
+    /// is still the one we saw (a renewal in between moves it and makes the claim fail).
+    /// </summary>
+    public async Task<bool> ClaimExpiryAsync(Tx tx, DueSubscription due, DateTimeOffset now) =>
+        await tx.ExecuteAsync(
+            """
+            UPDATE subscriptions SET expired_at = @now, updated_at = @now
+            WHERE room_id = @RoomId AND user_id = @UserId AND expired_at IS NULL AND expires_at = @expiresAt
+            """, new { due.RoomId, due.UserId, expiresAt = UnixMs.From(due.ExpiresAt), now = UnixMs.From(now) }) == 1;
+
+    /// <summary>The earliest deadline (expiry plus grace) not yet acted on, if any.</summary>
+    public async Task<DateTimeOffset?> NextDeadlineAsync(Tx tx) =>
+        UnixMs.To(await tx.ExecuteScalarAsync<long?>(
+            """
+            SELECT MIN(s.expires_at + g.grace_seconds * 1000)
+            FROM subscriptions s JOIN gates g ON g.room_id = s.room_id
+            WHERE s.expired_at IS NULL AND s.expires_at IS NOT NULL
+            """));
+
+    private sealed record Row(string RoomId, string UserId, long? ExpiresAt, string Source, long? ExpiredAt)
+    {
+        public Subscription ToSubscription() => new(RoomId, UserId, UnixMs.To(ExpiresAt), Source, UnixMs.To(ExpiredAt));
+    }
+
+    private sealed record DueRow(string RoomId, string UserId, long ExpiresAt);
+}
+
+public sealed class ExemptionStore
+{
+    public async Task<bool> IsExemptAsync(Tx tx, string roomId, string userId) =>
+        await tx.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM exemptions WHERE room_id = @roomId AND user_id = @userId", new { roomId, userId }) > 0;
+}
