@@ -1,0 +1,180 @@
+using System.Text.Json;
+using Doorman.Access;
+using Doorman.Matrix.Rooms;
+
+namespace Doorman.Tests.Access;
+
+public sealed class AccessRulesTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 25, 12, 0, 0, TimeSpan.Zero);
+    private static readonly TimeSpan Month = TimeSpan.FromDays(30);
+
+    [Fact]
+    public void A_first_payment_runs_from_now() =>
+        Assert.Equal(Now + Month, AccessRules.Extend(null, hasSubscription: false, Month, Now));
+
+    [Fact]
+    public void Paying_early_extends_from_the_current_expiry_so_no_day_is_lost() =>
+        Assert.Equal(Now + TimeSpan.FromDays(10) + Month, AccessRules.Extend(Now + TimeSpan.FromDays(10), hasSubscription: true, Month, Now));
+
+    [Fact]
+    public void Paying_after_expiry_runs_from_now() =>
+        Assert.Equal(Now + Month, AccessRules.Extend(Now - TimeSpan.FromDays(3), hasSubscription: true, Month, Now));
+
+    [Fact]
+    public void A_lifetime_plan_never_expires() => Assert.Null(AccessRules.Extend(Now + Month, hasSubscription: true, null, Now));
+
+    [Fact]
+    public void A_lifetime_subscription_stays_lifetime() => Assert.Null(AccessRules.Extend(null, hasSubscription: true, Month, Now));
+
+    // ---- Owners ----
+
+    private static RoomPower V11(string creator, string powerLevels) =>
+        new(new RoomCreation(creator, new CreateContent { RoomVersion = "11" }), RoomPower.ParsePowerLevels(Json(powerLevels)));
+
+    private static RoomPower V12(string creator, string powerLevels, params string[] additionalCreators) =>
+        new(new RoomCreation(creator, new CreateContent { RoomVersion = "12", AdditionalCreators = [.. additionalCreators] }),
+            RoomPower.ParsePowerLevels(Json(powerLevels)));
+
+    private static JsonElement Json(string text) => JsonDocument.Parse(text).RootElement.Clone();
+
+    [Fact]
+    public void In_v11_an_owner_is_whoever_may_change_power_levels()
+    {
+        var power = V11("@alice:hs", """{"users":{"@alice:hs":100,"@mod:hs":50,"@admin:hs":100},"events":{"m.room.power_levels":100}}""");
+        Assert.True(AccessRules.IsOwner("@alice:hs", power, []));
+        Assert.True(AccessRules.IsOwner("@admin:hs", power, []));
+        Assert.False(AccessRules.IsOwner("@mod:hs", power, []));
+        Assert.False(AccessRules.IsOwner("@nobody:hs", power, []));
+    }
+
+    [Fact]
+    public void In_v11_a_creator_who_lowered_themselves_is_not_an_owner()
+    {
+        var power = V11("@alice:hs", """{"users":{"@alice:hs":0,"@bob:hs":100}}""");
+        Assert.False(AccessRules.IsOwner("@alice:hs", power, []));
+        Assert.True(AccessRules.IsOwner("@bob:hs", power, []));
+    }
+
+    [Fact]
+    public void The_required_level_comes_from_state_default_when_power_levels_has_no_own_entry()
+    {
+        var power = V11("@alice:hs", """{"users":{"@mod:hs":60},"state_default":60}""");
+        Assert.True(AccessRules.IsOwner("@mod:hs", power, []));
+    }
+
+    [Fact]
+    public void In_v12_creators_are_owners_though_absent_from_users()
+    {
+        var power = V12("@alice:hs", """{"users":{"@admin:hs":100}}""", "@carol:hs");
+        Assert.True(AccessRules.IsOwner("@alice:hs", power, []));
+        Assert.True(AccessRules.IsOwner("@carol:hs", power, []));
+        Assert.True(AccessRules.IsOwner("@admin:hs", power, []));
+        Assert.False(AccessRules.IsOwner("@eve:hs", power, []));
+        Assert.Equal(RoomPower.Infinite, power.LevelOf("@alice:hs"));
+    }
+
+    [Fact]
+    public void Additional_creators_have_no_power_before_v12()
+    {
+        var power = new RoomPower(new RoomCreation("@alice:hs", new CreateContent { RoomVersion = "11", AdditionalCreators = ["@carol:hs"] }),
+            RoomPower.ParsePowerLevels(Json("""{"users":{"@alice:hs":100}}""")));
+        Assert.False(AccessRules.IsOwner("@carol:hs", power, []));
+    }
+
+    [Fact]
+    public void Operators_own_every_room() =>
+        Assert.True(AccessRules.IsOwner("@op:hs", V11("@alice:hs", """{"users":{"@alice:hs":100}}"""), ["@op:hs"]));
+
+    [Fact]
+    public void Without_a_power_levels_event_the_creator_has_100_and_others_0()
+    {
+        var power = new RoomPower(new RoomCreation("@alice:hs", new CreateContent { RoomVersion = "10", Creator = "@alice:hs" }), null);
+        Assert.Equal(100, power.LevelOf("@alice:hs"));
+        Assert.Equal(0, power.LevelOf("@bob:hs"));
+    }
+
+    [Fact]
+    public void Levels_written_as_strings_in_old_rooms_are_read()
+    {
+        var power = V11("@alice:hs", """{"users":{"@bob:hs":"75"},"kick":"60"}""");
+        Assert.Equal(75, power.LevelOf("@bob:hs"));
+        Assert.Equal(60, power.KickLevel);
+    }
+
+    // ---- Removal ----
+
+    private static RemovalDecision Remove(string user, RoomPower power, bool exempt = false, DateTimeOffset? expiresAt = null,
+        TimeSpan? grace = null) =>
+        AccessRules.MayRemove(user, "@bot:hs", power, exempt, expiresAt ?? Now - TimeSpan.FromSeconds(1), hasSubscription: true,
+            grace ?? TimeSpan.Zero, Now);
+
+    private static readonly RoomPower Room = V11("@alice:hs", """{"users":{"@alice:hs":100,"@bot:hs":50,"@mod:hs":50,"@vip:hs":1}}""");
+
+    [Fact]
+    public void A_member_whose_time_is_up_may_be_removed() => Assert.True(Remove("@member:hs", Room).Allowed);
+
+    [Fact]
+    public void The_bot_never_removes_itself() => Assert.Equal("it is the bot itself", Remove("@bot:hs", Room).WhyNot);
+
+    [Fact]
+    public void A_creator_is_never_removed_even_with_no_power_left()
+    {
+        var power = V11("@alice:hs", """{"users":{"@alice:hs":0}}""");
+        Assert.False(Remove("@alice:hs", power).Allowed);
+    }
+
+    [Fact]
+    public void Anyone_above_users_default_is_protected()
+    {
+        Assert.False(Remove("@mod:hs", Room).Allowed);
+        Assert.False(Remove("@vip:hs", Room).Allowed);
+    }
+
+    [Fact]
+    public void An_exempt_user_is_never_removed() => Assert.Equal("they are exempt", Remove("@member:hs", Room, exempt: true).WhyNot);
+
+    [Fact]
+    public void Nobody_is_removed_before_the_deadline_plus_grace()
+    {
+        Assert.False(Remove("@member:hs", Room, expiresAt: Now + TimeSpan.FromSeconds(1)).Allowed);
+        Assert.False(Remove("@member:hs", Room, expiresAt: Now - TimeSpan.FromHours(1), grace: TimeSpan.FromDays(1)).Allowed);
+        Assert.True(Remove("@member:hs", Room, expiresAt: Now - TimeSpan.FromDays(1), grace: TimeSpan.FromDays(1)).Allowed);
+    }
+
+    [Fact]
+    public void A_lifetime_member_is_never_removed() =>
+        Assert.False(AccessRules.MayRemove("@member:hs", "@bot:hs", Room, false, null, hasSubscription: true, TimeSpan.Zero, Now).Allowed);
+
+    [Fact]
+    public void An_explicit_protected_level_overrides_the_default()
+    {
+        var decision = AccessRules.MayRemove("@vip:hs", "@bot:hs", Room, false, Now - Month, true, TimeSpan.Zero, Now, protectedLevel: 50);
+        Assert.True(decision.Allowed);
+    }
+
+    [Fact]
+    public void In_v12_the_bot_can_never_kick_a_creator()
+    {
+        var power = V12("@alice:hs", """{"users":{"@bot:hs":100}}""");
+        Assert.False(power.CanKick("@bot:hs", "@alice:hs"));
+        Assert.True(power.CanKick("@bot:hs", "@member:hs"));
+    }
+
+    // ---- Invites ----
+
+    [Theory]
+    [InlineData("@alice:example.org", false, true)]
+    [InlineData("@mallory:evil.org", false, false)]
+    [InlineData("@mallory:evil.org", true, true)]
+    public void By_default_only_the_bots_own_server_may_invite_it_to_rooms(string inviter, bool isDirect, bool allowed) =>
+        Assert.Equal(allowed, InvitePolicy.MayInvite(inviter, isDirect, [], [], "example.org"));
+
+    [Theory]
+    [InlineData("@owner:other.org", true)]
+    [InlineData("@anyone:friends.org", true)]
+    [InlineData("@alice:example.org", false)]
+    [InlineData("@op:elsewhere.org", true)]
+    public void Allowed_inviters_are_user_ids_and_server_patterns(string inviter, bool allowed) =>
+        Assert.Equal(allowed, InvitePolicy.MayInvite(inviter, false, ["@owner:other.org", "*:friends.org"], ["@op:elsewhere.org"], "example.org"));
+}
