@@ -21,13 +21,14 @@ namespace Doorman.Hosting;
 public static class DoormanApp
 {
     /// <summary>The configured builder; tests and the sandbox add configuration or replace services before building.</summary>
-    public static WebApplicationBuilder CreateBuilder(string[] args)
+    public static WebApplicationBuilder CreateBuilder(string[] args, Action<IConfigurationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
             Args = args,
             ContentRootPath = Directory.GetCurrentDirectory(),
         });
+        configure?.Invoke(builder.Configuration);
         builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Quartz", LogLevel.Warning);

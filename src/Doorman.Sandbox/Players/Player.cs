@@ -1,0 +1,172 @@
+using System.Text.Json;
+using Doorman.Matrix;
+using Doorman.Matrix.Events;
+using Doorman.Matrix.Rooms;
+using Doorman.Matrix.Sync;
+
+namespace Doorman.Sandbox.Players;
+
+/// <summary>
+/// A person on the homeserver — a room owner or a member — played through the Matrix client API: creates
+/// rooms, talks, and waits for what it should see. Used by the runnable sandbox and by the end-to-end tests;
+/// it sees only what its own /sync shows, as a real user's client would.
+/// </summary>
+public sealed class Player : IDisposable
+{
+    private readonly List<(string RoomId, ClientEvent Event)> _seen = [];
+    private readonly HashSet<string> _invitedTo = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _syncing = new(1, 1);
+    private string? _since;
+    private long _txn;
+
+    public Player(string name, Uri homeserver, string userId, string accessToken)
+    {
+        Name = name;
+        UserId = userId;
+        Client = MatrixClient.Create(homeserver, accessToken);
+    }
+
+    public string Name { get; }
+
+    public string UserId { get; }
+
+    public MatrixClient Client { get; }
+
+    /// <summary>Everything this player has seen, in order.</summary>
+    public IReadOnlyList<(string RoomId, ClientEvent Event)> Seen
+    {
+        get
+        {
+            lock (_seen)
+                return [.. _seen];
+        }
+    }
+
+    public void Dispose()
+    {
+        Client.Dispose();
+        _syncing.Dispose();
+    }
+
+    public Task<string> CreateRoomAsync(string? aliasLocalpart = null, string? roomVersion = null, string? name = null,
+        CancellationToken cancellationToken = default) =>
+        Client.CreateRoomAsync(new CreateRoomRequest
+        {
+            Preset = CreateRoomRequest.PrivateChat,
+            RoomAliasName = aliasLocalpart,
+            RoomVersion = roomVersion,
+            Name = name,
+        }, cancellationToken);
+
+    /// <summary>Opens a DM with <paramref name="userId"/> the way Element does (trusted_private_chat, is_direct).</summary>
+    public Task<string> OpenDirectMessageAsync(string userId, CancellationToken cancellationToken = default) =>
+        Client.CreateRoomAsync(new CreateRoomRequest { Preset = CreateRoomRequest.TrustedPrivateChat, IsDirect = true, Invite = [userId] }, cancellationToken);
+
+    public Task<string> SayAsync(string roomId, string text, CancellationToken cancellationToken = default) =>
+        Client.SendMessageAsync(roomId, $"{Name}.{Environment.TickCount64}.{Interlocked.Increment(ref _txn)}",
+            new MessageContent { MsgType = MessageContent.Text, Body = text }, cancellationToken);
+
+    /// <summary>Waits for a message in the room whose body satisfies <paramref name="match"/>, sent by someone else.</summary>
+    public async Task<ClientEvent> WaitForMessageAsync(string roomId, Func<string, bool> match, TimeSpan timeout,
+        CancellationToken cancellationToken = default) =>
+        await WaitForAsync(roomId, e => e.Type == EventTypes.Message && e.Sender != UserId && e.ContentString("body") is { } body && match(body),
+            timeout, $"a message in {roomId} matching the test's condition", cancellationToken);
+
+    /// <summary>Waits for <paramref name="userId"/>'s membership in the room to become <paramref name="membership"/>.</summary>
+    public Task<ClientEvent> WaitForMembershipAsync(string roomId, string userId, string membership, TimeSpan timeout,
+        CancellationToken cancellationToken = default) =>
+        WaitForAsync(roomId, e => e.Type == EventTypes.Member && e.StateKey == userId && e.ContentString("membership") == membership,
+            timeout, $"{userId} to be '{membership}' in {roomId}", cancellationToken);
+
+    /// <summary>Waits until this player is invited to the room.</summary>
+    public async Task WaitForInviteAsync(string roomId, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var deadline = TimeProvider.System.GetUtcNow() + timeout;
+        while (true)
+        {
+            lock (_seen)
+                if (_invitedTo.Contains(roomId))
+                    return;
+            var left = deadline - TimeProvider.System.GetUtcNow();
+            if (left <= TimeSpan.Zero)
+                throw new TimeoutException($"{Name} was not invited to {roomId} within {timeout}");
+            await PumpAsync(left, cancellationToken);
+        }
+    }
+
+    public async Task<ClientEvent> WaitForAsync(string roomId, Func<ClientEvent, bool> match, TimeSpan timeout, string what,
+        CancellationToken cancellationToken = default)
+    {
+        var deadline = TimeProvider.System.GetUtcNow() + timeout;
+        while (true)
+        {
+            lock (_seen)
+                foreach (var (room, e) in _seen)
+                    if (room == roomId && match(e))
+                        return e;
+            var left = deadline - TimeProvider.System.GetUtcNow();
+            if (left <= TimeSpan.Zero)
+                throw new TimeoutException($"{Name} did not see {what} within {timeout}");
+            await PumpAsync(left, cancellationToken);
+        }
+    }
+
+    /// <summary>One sync, holding the request open for at most <paramref name="wait"/> (capped at 5 s), recording what it brings.</summary>
+    public async Task PumpAsync(TimeSpan wait, CancellationToken cancellationToken = default)
+    {
+        await _syncing.WaitAsync(cancellationToken);
+        try
+        {
+            var hold = wait > TimeSpan.FromSeconds(5) ? TimeSpan.FromSeconds(5) : wait;
+            var response = await Client.SyncAsync(_since, null, _since is null ? TimeSpan.Zero : hold, cancellationToken);
+            _since = response.NextBatch;
+            Record(response);
+        }
+        finally
+        {
+            _syncing.Release();
+        }
+    }
+
+    private void Record(SyncResponse response)
+    {
+        lock (_seen)
+        {
+            foreach (var (roomId, room) in response.Rooms?.Join ?? [])
+            {
+                foreach (var e in room.State?.Events ?? [])
+                    _seen.Add((roomId, e));
+                foreach (var e in room.Timeline?.Events ?? [])
+                    _seen.Add((roomId, e));
+            }
+            foreach (var (roomId, room) in response.Rooms?.Leave ?? [])
+                foreach (var e in room.Timeline?.Events ?? [])
+                    _seen.Add((roomId, e));
+            foreach (var (roomId, room) in response.Rooms?.Invite ?? [])
+            {
+                _invitedTo.Add(roomId);
+                foreach (var e in room.InviteState?.Events ?? [])
+                    _seen.Add((roomId, e));
+            }
+        }
+    }
+
+    /// <summary>The text of a message event, for printing.</summary>
+    public static string BodyOf(ClientEvent e) => e.ContentString("body") ?? e.Content.GetRawText();
+
+    public override string ToString() => $"{Name} ({UserId})";
+
+    /// <summary>The first BOLT11 invoice in a text, if any.</summary>
+    public static string? FindInvoice(string text)
+    {
+        foreach (var word in text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries))
+        {
+            var candidate = word.StartsWith("lightning:", StringComparison.OrdinalIgnoreCase) ? word["lightning:".Length..] : word;
+            if (candidate.StartsWith("lnbc", StringComparison.OrdinalIgnoreCase) || candidate.StartsWith("lntb", StringComparison.OrdinalIgnoreCase))
+                return candidate.TrimEnd(')', '.', ',');
+        }
+        return null;
+    }
+
+    internal static JsonElement EmptyObject() => JsonDocument.Parse("{}").RootElement.Clone();
+}

@@ -1,1 +1,0 @@
-namespace Doorman.Synapse.Tests;
