@@ -2,6 +2,9 @@ using Doorman.Hosting;
 using Microsoft.Extensions.Options;
 
 // Doorman: sells access to Matrix rooms for Lightning payments. `dotnet run --project src/Doorman -c Release`.
+if (args.Contains("--healthcheck"))
+    return await HealthProbe.RunAsync(args);
+
 try
 {
     var app = DoormanApp.Build(DoormanApp.CreateBuilder(args));
