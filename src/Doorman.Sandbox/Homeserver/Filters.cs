@@ -135,7 +135,7 @@ internal sealed record EventFilter(int? Limit, IReadOnlyList<string>? Types, IRe
         int? limit = null;
         if (filter["limit"] is { } limitNode)
         {
-            limit = limitNode.GetValueKind() == JsonValueKind.Number && limitNode.GetValue<double>() is var l && l >= 0 && l == Math.Floor(l)
+            limit = Json.TryGetNumber(limitNode, out var l) && l >= 0 && l == Math.Floor(l)
                 ? (int)Math.Min(l, int.MaxValue)
                 : throw MatrixErrorException.BadJson("'limit' must be a non-negative integer");
         }

@@ -37,4 +37,15 @@ internal static class Json
         OptionalString(obj, key) ?? throw MatrixErrorException.MissingParams(key);
 
     public static JsonObject? OptionalObject(JsonObject obj, string key) => obj[key] as JsonObject;
+
+    /// <summary>
+    /// A JSON number as a double, whether it was parsed from text or built from a CLR integer (which
+    /// GetValue of double will not widen).
+    /// </summary>
+    public static bool TryGetNumber(JsonNode? node, out double value)
+    {
+        value = 0;
+        return node is JsonValue && node.GetValueKind() == JsonValueKind.Number
+            && double.TryParse(node.ToJsonString(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out value);
+    }
 }

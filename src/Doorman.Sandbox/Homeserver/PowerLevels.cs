@@ -77,7 +77,7 @@ internal sealed class PowerLevels
 
     private static long ToLong(JsonNode node) => node.GetValueKind() switch
     {
-        JsonValueKind.Number => (long)node.GetValue<double>(),
+        JsonValueKind.Number when Json.TryGetNumber(node, out var d) => (long)d,
         JsonValueKind.String when long.TryParse(node.GetValue<string>(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) => v,
         _ => 0,
     };
@@ -186,7 +186,7 @@ internal sealed class PowerLevels
     }
 
     private static bool IsInteger(JsonNode node) =>
-        node.GetValueKind() == JsonValueKind.Number && node.GetValue<double>() is var d && d == Math.Floor(d)
+        Json.TryGetNumber(node, out var d) && d == Math.Floor(d)
         && Math.Abs(d) <= 9007199254740991; // canonical JSON integers: -(2^53)+1 .. (2^53)-1
 
     private static IEnumerable<string> Keys(JsonObject? map) => map?.Select(kv => kv.Key) ?? [];
