@@ -17,11 +17,11 @@ internal sealed class Endpoints
     private readonly FaultInjector _faults;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
-    private readonly Uri _baseUrl;
+    private readonly Func<Uri> _baseUrl;
     private readonly CancellationToken _stopping;
     private readonly Router _router = new();
 
-    public Endpoints(HomeserverEngine engine, FaultInjector faults, ILogger logger, TimeProvider time, Uri baseUrl, CancellationToken stopping)
+    public Endpoints(HomeserverEngine engine, FaultInjector faults, ILogger logger, TimeProvider time, Func<Uri> baseUrl, CancellationToken stopping)
     {
         _engine = engine;
         _faults = faults;
@@ -171,7 +171,7 @@ internal sealed class Endpoints
 
     private Task WellKnown(RequestContext r) => Ok(r, new JsonObject
     {
-        ["m.homeserver"] = new JsonObject { ["base_url"] = _baseUrl.ToString().TrimEnd('/') },
+        ["m.homeserver"] = new JsonObject { ["base_url"] = _baseUrl().ToString().TrimEnd('/') },
     });
 
     private Task Capabilities(RequestContext r)

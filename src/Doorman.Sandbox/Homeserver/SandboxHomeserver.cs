@@ -23,6 +23,7 @@ public sealed class SandboxHomeserver : IAsyncDisposable
     private WebApplication? _app;
     private CancellationTokenSource? _running;
     private int _port;
+    private bool _disposed;
 
     private SandboxHomeserver(SandboxHomeserverOptions options)
     {
@@ -100,7 +101,13 @@ public sealed class SandboxHomeserver : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+
         await StopAsync(CancellationToken.None);
+        _disposed = true;
         _lifecycle.Dispose();
     }
 
@@ -117,14 +124,13 @@ public sealed class SandboxHomeserver : IAsyncDisposable
             var app = builder.Build();
 
             var running = new CancellationTokenSource();
-            Endpoints? endpoints = null;
-            app.Run(context => endpoints!.HandleAsync(context));
+            var endpoints = new Endpoints(_engine, _faults, _logger, _options.TimeProvider, () => Url, running.Token);
+            app.Run(endpoints.HandleAsync);
             await app.StartAsync(cancellationToken);
 
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             _port = new Uri(address).Port;
             Url = new Uri($"http://127.0.0.1:{_port}/");
-            endpoints = new Endpoints(_engine, _faults, _logger, _options.TimeProvider, Url, running.Token);
             _app = app;
             _running = running;
             Log.Listening(_logger, ServerName, Url);

@@ -241,4 +241,30 @@ public sealed class MembershipTests
             ["room_version"] = version,
             ["initial_state"] = new JsonArray(new JsonObject { ["type"] = "m.room.join_rules", ["content"] = new JsonObject { ["join_rule"] = "knock" } }),
         });
+
+    [Fact]
+    public async Task A_kick_withdraws_a_pending_invite()
+    {
+        await using var hs = await TestHomeserver.StartAsync();
+        var alice = await hs.Client.RegisterAsync("alice");
+        var bob = await hs.Client.RegisterAsync("bob");
+        var room = await hs.Client.CreateRoomAsync(alice, new JsonObject { ["invite"] = new JsonArray(bob.UserId) });
+
+        (await hs.Client.MembershipAsync(alice, room, "kick", bob.UserId, reason: "payment expired")).Ok();
+
+        Assert.Equal("leave", await hs.Client.MembershipOfAsync(alice, room, bob.UserId));
+        (await hs.Client.JoinAsync(bob, room)).Refused(HttpStatusCode.Forbidden, "M_FORBIDDEN");
+    }
+
+    [Fact]
+    public async Task Nobody_may_set_state_keyed_by_another_user()
+    {
+        await using var hs = await TestHomeserver.StartAsync();
+        var alice = await hs.Client.RegisterAsync("alice");
+        var room = await hs.Client.CreateRoomAsync(alice);
+
+        (await hs.Client.PutStateAsync(alice, room, "org.example.profile", new JsonObject(), stateKey: "@someone:localhost"))
+            .Refused(HttpStatusCode.Forbidden, "M_FORBIDDEN");
+        (await hs.Client.PutStateAsync(alice, room, "org.example.profile", new JsonObject(), stateKey: alice.UserId)).Ok();
+    }
 }

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json.Nodes;
+using Doorman.Sandbox.Homeserver;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Doorman.Tests.Sandbox.Homeserver;
 
@@ -221,5 +223,54 @@ public sealed class SyncTests
 
         Assert.Single(timeline["events"]!.AsArray());
         Assert.True(timeline["limited"]!.GetValue<bool>());
+    }
+
+    [Fact]
+    public async Task A_user_who_leaves_finds_their_leave_under_leave_and_initial_syncs_skip_the_room()
+    {
+        await using var hs = await TestHomeserver.StartAsync();
+        var alice = await hs.Client.RegisterAsync("alice");
+        var bob = await hs.Client.RegisterAsync("bob");
+        var room = await hs.Client.CreateRoomAsync(alice, new JsonObject { ["preset"] = "public_chat" });
+        (await hs.Client.JoinAsync(bob, room)).Ok();
+        var since = (await hs.Client.SyncAsync(bob)).Ok()["next_batch"]!.GetValue<string>();
+
+        (await hs.Client.LeaveAsync(bob, room, reason: "bye")).Ok();
+
+        var leave = (await hs.Client.SyncAsync(bob, since)).Ok()["rooms"]!["leave"]![room]!["timeline"]!["events"]!.AsArray()[^1]!;
+        Assert.Equal(bob.UserId, leave["sender"]!.GetValue<string>());
+        Assert.Equal("bye", leave["content"]!["reason"]!.GetValue<string>());
+        var fresh = (await hs.Client.SyncAsync(bob, filter: """{"room":{"timeline":{"limit":3}}}""")).Ok();
+        Assert.Null(fresh["rooms"]?["leave"]?[room]);
+        Assert.Null(fresh["rooms"]?["join"]?[room]);
+    }
+
+    /// <summary>Sandbox only: long-poll timeouts run on the server's clock, so a fake clock decides when they end.</summary>
+    [Fact]
+    public async Task On_a_fake_clock_a_long_poll_ends_when_the_clock_passes_its_timeout()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.Parse("2026-11-25T12:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+        await using var hs = await TestHomeserver.StartSandboxAsync(new SandboxHomeserverOptions { TimeProvider = clock });
+        var alice = await hs.Client.RegisterAsync("alice");
+        var since = (await hs.Client.SyncAsync(alice)).Ok()["next_batch"]!.GetValue<string>();
+
+        var poll = hs.Client.SyncAsync(alice, since, timeoutMs: 60_000);
+        await Task.Delay(300);
+        clock.Advance(TimeSpan.FromSeconds(30));
+        await Task.Delay(300);
+        Assert.False(poll.IsCompleted);
+        clock.Advance(TimeSpan.FromSeconds(30));
+
+        var response = (await poll.WaitAsync(TimeSpan.FromSeconds(10))).Ok();
+        Assert.Null(response["rooms"]);
+    }
+
+    /// <summary>Sandbox only: Synapse serves no client well-known; the sandbox points clients at itself.</summary>
+    [Fact]
+    public async Task The_client_well_known_points_at_the_sandbox()
+    {
+        await using var hs = await TestHomeserver.StartSandboxAsync();
+        var baseUrl = (await hs.Client.GetAsync("/.well-known/matrix/client")).Ok()["m.homeserver"]!["base_url"]!.GetValue<string>();
+        Assert.Equal(hs.Sandbox.Url, new Uri(baseUrl + "/"));
     }
 }
