@@ -136,6 +136,15 @@ internal sealed class Endpoints
             Log.Refused(_logger, method, path, e.Status, e.ErrorCode, e.Message);
             await WriteErrorAsync(http, e);
         }
+        catch (BadHttpRequestException e)
+        {
+            // Kestrel refused the request itself, e.g. a body over its size limit.
+            var error = e.StatusCode == 413
+                ? new MatrixErrorException(413, "M_TOO_LARGE", "Request body is too large")
+                : MatrixErrorException.Unknown(e.StatusCode, e.Message);
+            Log.Refused(_logger, method, path, error.Status, error.ErrorCode, error.Message);
+            await WriteErrorAsync(http, error);
+        }
         catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested || _stopping.IsCancellationRequested)
         {
             http.Abort();
@@ -306,7 +315,8 @@ internal sealed class Endpoints
             }
 
             using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancel.Token);
-            var delay = Task.Delay(remaining, _time, wait.Token);
+            // Task.Delay takes at most ~49 days; wait in slices, the loop re-checks the deadline.
+            var delay = Task.Delay(remaining < TimeSpan.FromHours(1) ? remaining : TimeSpan.FromHours(1), _time, wait.Token);
             await Task.WhenAny(batch.Wakeup, delay);
             await wait.CancelAsync();
             cancel.Token.ThrowIfCancellationRequested();

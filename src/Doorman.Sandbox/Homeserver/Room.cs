@@ -26,7 +26,8 @@ internal sealed class Room(string roomId, RoomVersion version)
     /// <summary>The user's current membership: join, invite, leave, ban, knock, or null when never a member.</summary>
     public string? MembershipOf(string userId) => MemberEvent(userId)?.Membership;
 
-    public string JoinRule => GetState(EventTypes.JoinRules)?.Content["join_rule"]?.GetValue<string>() ?? "invite";
+    /// <summary>The join rule; a room without a usable one is treated as invite-only, as the auth rules read it.</summary>
+    public string JoinRule => GetState(EventTypes.JoinRules) is { } rules ? Json.OptionalString(rules.Content, "join_rule") ?? "invite" : "invite";
 
     public RoomEvent Create => _state[(EventTypes.Create, "")];
 

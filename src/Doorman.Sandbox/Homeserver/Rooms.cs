@@ -374,6 +374,13 @@ internal sealed partial class HomeserverEngine
         lock (_gate)
         {
             var room = _rooms.GetValueOrDefault(roomId) ?? throw MatrixErrorException.Forbidden($"User {session.UserId} not in room {roomId}");
+
+            // Auth rule 1.1: a create event has no predecessors, so only createRoom can write one (Synapse's words).
+            if (type == EventTypes.Create)
+            {
+                throw MatrixErrorException.InvalidParam("Cannot resend m.room.create event");
+            }
+
             AuthRules.CheckSend(room, session.UserId, type, stateKey);
             if (type == EventTypes.PowerLevels)
             {

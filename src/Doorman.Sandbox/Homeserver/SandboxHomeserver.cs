@@ -120,7 +120,13 @@ public sealed class SandboxHomeserver : IAsyncDisposable
             builder.Services.AddSingleton(_loggerFactory);
             builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
             builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2));
-            builder.WebHost.UseKestrelCore().ConfigureKestrel(k => k.Listen(IPAddress.Loopback, _port));
+            builder.WebHost.UseKestrelCore().ConfigureKestrel(k =>
+            {
+                k.Listen(IPAddress.Loopback, _port);
+
+                // Room for a maximal upload (Kestrel's default is 30 MB); anything larger is a 413 M_TOO_LARGE.
+                k.Limits.MaxRequestBodySize = HomeserverEngine.MaxUploadSize + (1024 * 1024);
+            });
             var app = builder.Build();
 
             var running = new CancellationTokenSource();

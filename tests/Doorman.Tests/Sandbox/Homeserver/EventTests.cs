@@ -127,4 +127,16 @@ public sealed class EventTests
         Assert.Equal([alice.UserId], joined.Select(kv => kv.Key));
         Assert.Equal([room], (await hs.Client.GetAsync(V3 + "/joined_rooms", alice)).Ok()["joined_rooms"]!.AsArray().Select(r => r!.GetValue<string>()));
     }
+
+    [Fact]
+    public async Task The_create_event_cannot_be_sent_again()
+    {
+        await using var hs = await TestHomeserver.StartAsync();
+        var alice = await hs.Client.RegisterAsync("alice");
+        var room = await hs.Client.CreateRoomAsync(alice);
+
+        (await hs.Client.PutStateAsync(alice, room, "m.room.create", new JsonObject { ["room_version"] = "10" }))
+            .Refused(HttpStatusCode.BadRequest, "M_INVALID_PARAM");
+        Assert.Equal("11", (await hs.Client.GetStateAsync(alice, room, "m.room.create")).Ok()["room_version"]!.GetValue<string>());
+    }
 }
