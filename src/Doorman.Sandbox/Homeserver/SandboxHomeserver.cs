@@ -67,12 +67,11 @@ public sealed class SandboxHomeserver : IAsyncDisposable
 
     /// <summary>Every event of the room in client format (with <c>room_id</c>), oldest first.</summary>
     /// <exception cref="KeyNotFoundException">The room does not exist.</exception>
-    public IReadOnlyList<JsonElement> GetTimeline(string roomId) =>
-        [.. _engine.GetTimeline(roomId).Select(e => JsonSerializer.SerializeToElement(e))];
+    public IReadOnlyList<JsonElement> GetTimeline(string roomId) => [.. _engine.GetTimeline(roomId).Select(ToElement)];
 
     /// <summary>The whole current state event (client format, not just its content), or null when absent.</summary>
     public JsonElement? GetStateEvent(string roomId, string type, string stateKey = "") =>
-        _engine.GetStateEvent(roomId, type, stateKey) is { } e ? JsonSerializer.SerializeToElement(e) : null;
+        _engine.GetStateEvent(roomId, type, stateKey) is { } e ? ToElement(e) : null;
 
     /// <summary>
     /// The next <paramref name="count"/> rate-limited requests of the user (sends, state, membership changes,
@@ -109,6 +108,13 @@ public sealed class SandboxHomeserver : IAsyncDisposable
         await StopAsync(CancellationToken.None);
         _disposed = true;
         _lifecycle.Dispose();
+    }
+
+    /// <summary>A detached copy, so callers may keep it after the document is gone.</summary>
+    private static JsonElement ToElement(System.Text.Json.Nodes.JsonObject node)
+    {
+        using var document = JsonDocument.Parse(node.ToJsonString());
+        return document.RootElement.Clone();
     }
 
     private async Task ListenAsync(CancellationToken cancellationToken)

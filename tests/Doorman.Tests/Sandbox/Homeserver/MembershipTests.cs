@@ -73,6 +73,10 @@ public sealed class MembershipTests
 
         (await hs.Client.MembershipAsync(alice, room, "kick", bob.UserId)).Refused(HttpStatusCode.Forbidden, "M_FORBIDDEN");
         Assert.Null(await hs.Client.MembershipOfAsync(alice, room, bob.UserId));
+
+        (await hs.Client.MembershipAsync(alice, room, "ban", bob.UserId)).Ok();
+        (await hs.Client.MembershipAsync(alice, room, "kick", bob.UserId)).Refused(HttpStatusCode.Forbidden, "M_BAD_STATE");
+        Assert.Equal("ban", await hs.Client.MembershipOfAsync(alice, room, bob.UserId));
     }
 
     [Fact]
