@@ -68,15 +68,15 @@ public sealed class Player : IDisposable
 
     /// <summary>Waits for a message in the room whose body satisfies <paramref name="match"/>, sent by someone else.</summary>
     public async Task<ClientEvent> WaitForMessageAsync(string roomId, Func<string, bool> match, TimeSpan timeout,
-        CancellationToken cancellationToken = default) =>
+        int after = 0, CancellationToken cancellationToken = default) =>
         await WaitForAsync(roomId, e => e.Type == EventTypes.Message && e.Sender != UserId && e.ContentString("body") is { } body && match(body),
-            timeout, $"a message in {roomId} matching the test's condition", cancellationToken);
+            timeout, $"a message in {roomId} matching the test's condition", after, cancellationToken);
 
     /// <summary>Waits for <paramref name="userId"/>'s membership in the room to become <paramref name="membership"/>.</summary>
     public Task<ClientEvent> WaitForMembershipAsync(string roomId, string userId, string membership, TimeSpan timeout,
         CancellationToken cancellationToken = default) =>
         WaitForAsync(roomId, e => e.Type == EventTypes.Member && e.StateKey == userId && e.ContentString("membership") == membership,
-            timeout, $"{userId} to be '{membership}' in {roomId}", cancellationToken);
+            timeout, $"{userId} to be '{membership}' in {roomId}", cancellationToken: cancellationToken);
 
     /// <summary>Waits until this player is invited to the room.</summary>
     public async Task WaitForInviteAsync(string roomId, TimeSpan timeout, CancellationToken cancellationToken = default)
@@ -94,14 +94,24 @@ public sealed class Player : IDisposable
         }
     }
 
+    /// <summary>How many events this player has seen so far: pass it as <c>after</c> to wait only for newer ones.</summary>
+    public int Mark
+    {
+        get
+        {
+            lock (_seen)
+                return _seen.Count;
+        }
+    }
+
     public async Task<ClientEvent> WaitForAsync(string roomId, Func<ClientEvent, bool> match, TimeSpan timeout, string what,
-        CancellationToken cancellationToken = default)
+        int after = 0, CancellationToken cancellationToken = default)
     {
         var deadline = TimeProvider.System.GetUtcNow() + timeout;
         while (true)
         {
             lock (_seen)
-                foreach (var (room, e) in _seen)
+                foreach (var (room, e) in _seen.Skip(after))
                     if (room == roomId && match(e))
                         return e;
             var left = deadline - TimeProvider.System.GetUtcNow();
