@@ -12,7 +12,8 @@ namespace Doorman.Commands;
 /// <summary>Where a command came from.</summary>
 /// <param name="RoomId">The room it was typed in.</param>
 /// <param name="IsDirect">That room is the sender's DM with the bot.</param>
-public sealed record CommandContext(string RoomId, string Sender, string EventId, bool IsDirect);
+/// <param name="IsKnock">Not typed at all: the sender knocked on <paramref name="RoomId"/>, which counts as <c>join</c>.</param>
+public sealed record CommandContext(string RoomId, string Sender, string EventId, bool IsDirect, bool IsKnock = false);
 
 /// <summary>
 /// Carries out commands. Reads (room state, the payment backend) happen first; then one transaction records
@@ -69,9 +70,24 @@ public sealed partial class CommandHandler(
         }
     }
 
-    /// <summary>Marks the event handled and queues one reply in its room.</summary>
+    /// <summary>
+    /// A knock on a gated room counts as <c>join</c> (DESIGN §2): the invoice goes to the knocker's DM (opened
+    /// if needed), and the invite that follows payment accepts the knock. Knocks on rooms that are not gated, or
+    /// whose sales are paused, are left to the room's owners: the bot stays silent.
+    /// </summary>
+    public async Task HandleKnockAsync(CommandContext context, CancellationToken cancellationToken)
+    {
+        var gate = await database.ReadAsync(tx => gates.GetAsync(tx, context.RoomId), cancellationToken);
+        if (gate is not { Enabled: true })
+            return;
+        await OrderAsync(context with { IsKnock = true }, null, cancellationToken);
+    }
+
+    /// <summary>Marks the event handled and queues one reply: in its room, or for a knock, in the knocker's DM.</summary>
     public Task ReplyAsync(CommandContext context, Notice reply, CancellationToken cancellationToken) =>
-        CommitAsync(context, tx => outbox.ToRoomAsync(tx, context.RoomId, reply, time.GetUtcNow()), cancellationToken);
+        CommitAsync(context, tx => context.IsKnock
+            ? outbox.ToUserAsync(tx, context.Sender, reply, time.GetUtcNow())
+            : outbox.ToRoomAsync(tx, context.RoomId, reply, time.GetUtcNow()), cancellationToken);
 
     private async Task SetPriceAsync(CommandContext context, SetPriceCommand set, CancellationToken cancellationToken)
     {
@@ -176,10 +192,12 @@ public sealed partial class CommandHandler(
             }
             else
             {
-                // Invoices are personal: they go to the member's DM, and the room only hears that one was sent.
+                // Invoices are personal: they go to the member's DM, and the room only hears that one was sent
+                // (a knocker cannot read the room, so it hears nothing).
                 await outbox.ToUserAsync(tx, context.Sender, reply, now);
                 await outbox.QrToUserAsync(tx, context.Sender, ("lightning:" + invoice.Bolt11).ToUpperInvariant(), "Invoice QR code", now);
-                await outbox.ToRoomAsync(tx, context.RoomId, Replies.InvoiceSentPrivately(shownName), now);
+                if (!context.IsKnock)
+                    await outbox.ToRoomAsync(tx, context.RoomId, Replies.InvoiceSentPrivately(shownName), now);
             }
         }, cancellationToken);
         LogOrdered(orderId, context.Sender, roomId, gate.PriceMsat);

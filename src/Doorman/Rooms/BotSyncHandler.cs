@@ -27,6 +27,8 @@ public sealed partial class BotSyncHandler(
     MessageOutbox outbox,
     Database database,
     HandledEvents handled,
+    GateStore gates,
+    Cursors cursors,
     IOptions<MatrixOptions> matrixOptions,
     IOptions<OperatorOptions> operatorOptions,
     TimeProvider time,
@@ -41,7 +43,13 @@ public sealed partial class BotSyncHandler(
             await HandleInviteAsync(roomId, invited, cancellationToken);
 
         if (batch.IsInitial)
+        {
+            // Knocks that came while we were away are not in a fresh session's timeline: ask for them.
+            var gated = await database.ReadAsync(tx => gates.EnabledRoomIdsAsync(tx), cancellationToken);
+            foreach (var roomId in gated)
+                await CheckPendingKnocksAsync(roomId, cancellationToken);
             return;
+        }
 
         foreach (var (roomId, joined) in rooms?.Join ?? [])
         {
@@ -51,7 +59,29 @@ public sealed partial class BotSyncHandler(
                 && e.ContentString("membership") == Membership.Join);
             foreach (var e in events.Skip(ownJoin + 1))
                 await HandleEventAsync(roomId, e, cancellationToken);
+            // A limited timeline left events out (CS API §"Syncing"): knocks among them are found by asking.
+            if (joined.Timeline?.Limited == true)
+                await CheckPendingKnocksAsync(roomId, cancellationToken);
         }
+    }
+
+    /// <summary>Handles knocks still pending on a gated room (GET /members?membership=knock), each once.</summary>
+    private async Task CheckPendingKnocksAsync(string roomId, CancellationToken cancellationToken)
+    {
+        if (await database.ReadAsync(tx => gates.GetAsync(tx, roomId), cancellationToken) is not { Enabled: true })
+            return;
+        IReadOnlyList<ClientEvent> knocks;
+        try
+        {
+            knocks = await matrix.GetMembersAsync(roomId, Membership.Knock, cancellationToken);
+        }
+        catch (MatrixException e) when (e.IsForbidden || e.Status == HttpStatusCode.NotFound)
+        {
+            LogRoomGone(e.Message);
+            return;
+        }
+        foreach (var knock in knocks)
+            await HandleEventAsync(roomId, knock, cancellationToken);
     }
 
     private async Task HandleInviteAsync(string roomId, InvitedRoom invited, CancellationToken cancellationToken)
@@ -88,7 +118,19 @@ public sealed partial class BotSyncHandler(
 
     private async Task HandleEventAsync(string roomId, ClientEvent e, CancellationToken cancellationToken)
     {
-        if (e.Sender == Options.UserId || e.EventId is null || e.Type != EventTypes.Message || e.IsState)
+        if (e.Sender == Options.UserId || e.EventId is null)
+            return;
+        if (e.Type == EventTypes.Member && e.StateKey == e.Sender && e.ContentString("membership") == Membership.Knock)
+        {
+            await HandleKnockAsync(roomId, e, cancellationToken);
+            return;
+        }
+        if (e.Type == EventTypes.Encrypted)
+        {
+            await HandleEncryptedAsync(roomId, e, cancellationToken);
+            return;
+        }
+        if (e.Type != EventTypes.Message || e.IsState)
             return;
         // Bots never answer notices, so two bots cannot talk to each other forever.
         if (e.ContentString("msgtype") is not (MessageContent.Text or "m.emote") || e.ContentString("body") is not { } body)
@@ -113,6 +155,52 @@ public sealed partial class BotSyncHandler(
         }
     }
 
+    private async Task HandleKnockAsync(string roomId, ClientEvent knock, CancellationToken cancellationToken)
+    {
+        if (await database.ReadAsync(tx => handled.IsHandledAsync(tx, knock.EventId!), cancellationToken))
+            return;
+        LogKnock(knock.Sender, roomId);
+        var context = new CommandContext(roomId, knock.Sender, knock.EventId!, IsDirect: false, IsKnock: true);
+        try
+        {
+            await commands.HandleKnockAsync(context, cancellationToken);
+        }
+        catch (Exception ex) when (!IsTransient(ex) && ex is not OperationCanceledException)
+        {
+            LogCommandFailed(ex, "knock", knock.EventId!, roomId);
+            await commands.ReplyAsync(context, Replies.Failed(), cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// The bot cannot decrypt (no Olm/Megolm library for .NET in our registry). In a DM it says so once, in plain
+    /// text, and continues in a new unencrypted DM, so the member is not left talking to a wall.
+    /// </summary>
+    private async Task HandleEncryptedAsync(string roomId, ClientEvent e, CancellationToken cancellationToken)
+    {
+        if (!await directMessages.IsDirectRoomAsync(roomId, cancellationToken))
+            return;
+        var marker = "encrypted-notice:" + roomId;
+        var now = time.GetUtcNow();
+        var first = await database.WriteAsync(async tx =>
+        {
+            if (await cursors.GetAsync(tx, marker) is not null)
+                return false;
+            await cursors.SetAsync(tx, marker, e.EventId);
+            await outbox.ToRoomAsync(tx, roomId, new Notice().Text(
+                "This chat is encrypted, and I cannot read encrypted messages yet. I have opened a new, unencrypted chat with you: please send your request there."), now);
+            return true;
+        }, cancellationToken);
+        if (!first)
+            return;
+        // Forget this room as the member's DM; the next message to them opens an unencrypted one.
+        await directMessages.ForgetAsync(e.Sender, roomId, cancellationToken);
+        await database.WriteAsync(tx => outbox.ToUserAsync(tx, e.Sender, new Notice().Text("Hello! I read this chat. Say ")
+            .Code("help").Text(" to see what I can do, or ").Code("join #room:server").Text(" to get an invoice."), now), cancellationToken);
+        outbox.Wake();
+        LogEncrypted(roomId, e.Sender);
+    }
+
     /// <summary>Runs a room action; false (logged) when the room or the invite is gone, which no retry can fix.</summary>
     private async Task<bool> IgnoreGoneAsync(Func<Task> action)
     {
@@ -133,6 +221,12 @@ public sealed partial class BotSyncHandler(
         e is HttpRequestException or TimeoutException or TimeoutRejectedException or SqliteException
         || e is MatrixException { Status: >= HttpStatusCode.InternalServerError or HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout }
         || e is MatrixException { IsUnknownToken: true };
+
+    [LoggerMessage(LogLevel.Information, "{UserId} knocked on {RoomId}")]
+    private partial void LogKnock(string userId, string roomId);
+
+    [LoggerMessage(LogLevel.Information, "Encrypted DM {RoomId} with {UserId}: told them, and continuing in an unencrypted DM")]
+    private partial void LogEncrypted(string roomId, string userId);
 
     [LoggerMessage(LogLevel.Information, "Joined {RoomId}, invited by {Inviter} (DM: {IsDirect})")]
     private partial void LogJoined(string roomId, string inviter, bool isDirect);

@@ -20,6 +20,9 @@ public sealed class GateStore
         return row?.ToGate();
     }
 
+    public Task<IReadOnlyList<string>> EnabledRoomIdsAsync(Tx tx) =>
+        tx.QueryAsync<string>("SELECT room_id FROM gates WHERE enabled = 1 ORDER BY room_id");
+
     /// <summary>Gates the room at this price, creating the gate or replacing its default plan.</summary>
     public async Task SetPriceAsync(Tx tx, string roomId, string roomName, long priceMsat, TimeSpan? period, string actor, DateTimeOffset now)
     {
