@@ -244,6 +244,27 @@ public sealed class LndSettlementFeedTests
     }
 
     [Fact]
+    public async Task A_canceled_newest_invoice_does_not_stall_opening_the_feed()
+    {
+        // lnd drops a replayed add of a canceled invoice, so the replay that makes the stream speak must use an
+        // open or settled one. With a fake clock nothing else would end the wait.
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
+        await using var node = await SandboxLightningNode.StartAsync(new SandboxLightningOptions { TimeProvider = clock });
+        using var backend = Backend(node, time: clock);
+        var open = await backend.CreateInvoiceAsync(Request(), CancellationToken.None);
+        await backend.CreateInvoiceAsync(Request(), CancellationToken.None);
+        await backend.CreateInvoiceAsync(Request(expirySeconds: 60), CancellationToken.None);
+        clock.Advance(TimeSpan.FromSeconds(60));
+
+        var opening = FeedReader.OpenAsync(backend, null);
+        Assert.Same(opening, await Task.WhenAny(opening, Task.Delay(Patience)));
+        await using var feed = await opening;
+        await node.PayAsync(open.Bolt11);
+
+        Assert.Equal(open.Reference, (await feed.NextAsync()).Reference);
+    }
+
+    [Fact]
     public async Task Overpayment_reaches_the_feed()
     {
         await using var node = await SandboxLightningNode.StartAsync();

@@ -79,7 +79,7 @@ internal sealed class FeedReader : IAsyncDisposable
     public static async Task<FeedReader> OpenCaughtUpAsync(IPaymentBackend backend, string? cursor)
     {
         var reader = await OpenAsync(backend, cursor);
-        Assert.True(await reader.IsQuietAsync(), "the catch-up found a settlement");
+        Assert.True(await reader.IsQuietAsync(TimeSpan.FromSeconds(1)), "the catch-up found a settlement");
         return reader;
     }
 

@@ -24,12 +24,6 @@ public sealed class LndPaymentBackend : IPaymentBackend, IDisposable
     /// <summary>The most a BOLT11 'd' field holds: 1023 five-bit words.</summary>
     private const int MaxMemoBytes = 639;
 
-    /// <summary>
-    /// How long to wait for SubscribeInvoices' response headers before assuming the subscription is registered.
-    /// lnd, like any grpc-go server, sends headers only with the first message; see <see cref="OpenSettlementFeedAsync"/>.
-    /// </summary>
-    private static readonly TimeSpan StreamStartGrace = TimeSpan.FromSeconds(1);
-
     /// <summary>How many of the newest invoices to consider for the replay that makes the stream speak at once.</summary>
     private const int MarkerCandidates = 5;
 
@@ -158,13 +152,14 @@ public sealed class LndPaymentBackend : IPaymentBackend, IDisposable
     }
 
     /// <summary>
-    /// Opens SubscribeInvoices resumed from <paramref name="cursor"/> (format: <see cref="LndFeedCursor"/>) and
-    /// returns once the subscription is known to be live. lnd (a grpc-go server) sends response headers only with
-    /// the first message, so liveness is made observable: the subscription also asks for the adds from just below
-    /// the newest open or settled invoice, which lnd replays at once, and the headers arrive with that replay (the
-    /// feed ignores adds, and a replayed settlement is one it has seen in its catch-up). With nothing to replay (no
-    /// such invoice, or only add_index 1) the feed waits a moment and proceeds, and scans again when the stream first
-    /// speaks (see <see cref="LndSettlementFeed"/>), so no gap opens either way.
+    /// Opens SubscribeInvoices resumed from <paramref name="cursor"/> (format: <see cref="LndFeedCursor"/>).
+    /// lnd (a grpc-go server) sends response headers only with the first message, so a quiet subscription cannot be
+    /// seen to be registered. To make it speak at once, the subscription also asks for the adds from just below the
+    /// newest open or settled invoice, which lnd replays on registering it; this returns when that replay's headers
+    /// arrive (the feed ignores adds, and a replayed settlement is one its catch-up has seen). A node with no such
+    /// invoice beyond add_index 1 has nothing to replay: then this returns at once, and the feed scans again when the
+    /// stream first speaks (see <see cref="LndSettlementFeed"/>), so a settlement made before the registration is
+    /// still delivered.
     /// </summary>
     public async Task<ISettlementFeed> OpenSettlementFeedAsync(string? cursor, CancellationToken cancellationToken)
     {
@@ -184,15 +179,18 @@ public sealed class LndPaymentBackend : IPaymentBackend, IDisposable
         };
         var lifetime = new CancellationTokenSource();
         var call = client.SubscribeInvoices(subscription, new CallOptions(cancellationToken: lifetime.Token));
-        bool live;
+        var live = false;
         try
         {
-            await call.ResponseHeadersAsync.WaitAsync(StreamStartGrace, time, cancellationToken);
-            live = true;
+            if (subscription.AddIndex > 0)
+            {
+                await call.ResponseHeadersAsync.WaitAsync(requestTimeout, time, cancellationToken);
+                live = true;
+            }
         }
         catch (TimeoutException)
         {
-            live = false;
+            // The replayed invoice was canceled in the meantime (lnd then drops it): carry on as with nothing to replay.
         }
         catch (Exception e)
         {
