@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -10,7 +11,7 @@ namespace Doorman.Payments.Bolt11;
 public static class Bolt11Codec
 {
     /// <summary>Currency prefixes after "ln" (BOLT #11 "Human-Readable Part"; signet and simnet as lnd's chain params spell them).</summary>
-    public static readonly IReadOnlySet<string> KnownNetworks = new HashSet<string>(StringComparer.Ordinal) { "bc", "tb", "tbs", "bcrt", "sb" };
+    public static readonly FrozenSet<string> KnownNetworks = new[] { "bc", "tb", "tbs", "bcrt", "sb" }.ToFrozenSet(StringComparer.Ordinal);
 
     private const int TimestampWords = 7;   // 35 bits
     private const int SignatureWords = 104; // 520 bits: 64-byte compact signature + recovery id

@@ -63,8 +63,8 @@ public sealed record Bolt11InvoiceDraft(
     IReadOnlyList<Bolt11TaggedField> Fields)
 {
     /// <summary>
-    /// The fields lnd writes for an ordinary invoice, in lnd's order (zpay32 writeTaggedFields): payment hash,
-    /// description, min_final_cltv_expiry, expiry, payment secret, features.
+    /// The fields lnd writes for an ordinary invoice, in lnd's order (zpay32/encode.go writeTaggedFields: p, d, h, m,
+    /// c, x, f, r, b, n, s, 9): payment hash, description, min_final_cltv_expiry, expiry, payment secret, features.
     /// </summary>
     public static Bolt11InvoiceDraft Create(
         string network,

@@ -8,7 +8,7 @@ namespace Doorman.Payments.Bolt11;
 /// exactly; the factories build the fields a writer needs, each with the minimum data length the spec asks for.
 /// </summary>
 /// <param name="Type">0–31; <see cref="Tag"/> is its bech32 letter.</param>
-/// <param name="Words">5-bit values, at most 1023 of them (the 10-bit data_length).</param>
+/// <param name="Words">5-bit values, at most 1023 of them (the 10-bit data_length). Records compare arrays by reference.</param>
 public sealed record Bolt11TaggedField(int Type, byte[] Words)
 {
     public const int PaymentHashType = 1;       // p
@@ -85,13 +85,14 @@ public sealed record Bolt11TaggedField(int Type, byte[] Words)
         return Bech32.ConvertBits(value, 8, 5, pad: true)!;
     }
 
-    // "SHOULD use the minimum data_length possible": big-endian 5-bit words without leading zero words.
+    // "SHOULD use the minimum data_length possible": big-endian 5-bit words without leading zero words; zero is one
+    // zero word, as lnd's zpay32 uint64ToBase32 writes it.
     private static byte[] UInt(long value, string name)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(value, name);
         var words = new List<byte>();
         for (var v = (ulong)value; v != 0; v >>= 5)
             words.Insert(0, (byte)(v & 31));
-        return [.. words];
+        return words.Count == 0 ? [0] : [.. words];
     }
 }
