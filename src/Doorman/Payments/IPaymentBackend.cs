@@ -16,8 +16,10 @@ public interface IPaymentBackend
     Task<InvoiceUpdate> LookupInvoiceAsync(string reference, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Opens the settlement feed, replaying settlements after <paramref name="cursor"/> (exclusive; null: from
-    /// now). Returns once the feed is live, so the caller can catch up by lookups afterwards without a gap.
+    /// Opens the settlement feed, replaying settlements after <paramref name="cursor"/> (exclusive). Null means no
+    /// cursor was ever stored: the backend may then replay earlier settlements too (LND replays every settled
+    /// invoice), which callers apply idempotently like any repeat. Returns once the feed is live, so the caller can
+    /// catch up by lookups afterwards without a gap.
     /// </summary>
     Task<ISettlementFeed> OpenSettlementFeedAsync(string? cursor, CancellationToken cancellationToken);
 
