@@ -1,1 +1,22 @@
-Console.WriteLine("Doorman sandbox: not wired yet");
+using Doorman.Sandbox;
+
+// `dotnet run --project src/Doorman.Sandbox [-- --serve]`: watch the whole loop run on embedded servers.
+using var stop = new CancellationTokenSource();
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    stop.Cancel();
+};
+try
+{
+    return await new SandboxStory(Console.Out, serve: args.Contains("--serve")).RunAsync(stop.Token);
+}
+catch (OperationCanceledException) when (stop.IsCancellationRequested)
+{
+    return 130;
+}
+catch (TimeoutException e)
+{
+    Console.Error.WriteLine("The story stopped: " + e.Message);
+    return 1;
+}

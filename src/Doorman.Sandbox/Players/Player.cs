@@ -58,6 +58,17 @@ public sealed class Player : IDisposable
             Name = name,
         }, cancellationToken);
 
+    /// <summary>Gives <paramref name="userId"/> a power level in the room (read-modify-write of <c>m.room.power_levels</c>).</summary>
+    public async Task SetPowerLevelAsync(string roomId, string userId, long level, CancellationToken cancellationToken = default)
+    {
+        var current = await Client.GetStateAsync(roomId, EventTypes.PowerLevels, "", cancellationToken);
+        var content = System.Text.Json.Nodes.JsonNode.Parse(current.GetRawText())!.AsObject();
+        var users = content["users"] as System.Text.Json.Nodes.JsonObject ?? [];
+        users[userId] = level;
+        content["users"] = users.DeepClone();
+        await Client.SetStateAsync(roomId, EventTypes.PowerLevels, "", JsonSerializer.SerializeToElement(content), cancellationToken);
+    }
+
     /// <summary>Opens a DM with <paramref name="userId"/> the way Element does (trusted_private_chat, is_direct).</summary>
     public Task<string> OpenDirectMessageAsync(string userId, CancellationToken cancellationToken = default) =>
         Client.CreateRoomAsync(new CreateRoomRequest { Preset = CreateRoomRequest.TrustedPrivateChat, IsDirect = true, Invite = [userId] }, cancellationToken);

@@ -5,6 +5,7 @@ using Doorman.Matrix.Sync;
 using Doorman.Messaging;
 using Doorman.Outbox;
 using Doorman.Payments;
+using Doorman.Payments.Lnd;
 using Doorman.Rooms;
 using Doorman.Scheduling;
 using Doorman.Storage;
@@ -32,6 +33,8 @@ public static class DoormanApp
         builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Quartz", LogLevel.Warning);
+        // Polly logs every handled retry as a warning; a 429 waited out is normal for a bot (our own Debug line says so).
+        builder.Logging.AddFilter("Polly", LogLevel.Error);
         builder.Services.AddDoorman(builder.Configuration);
         return builder;
     }
@@ -165,9 +168,7 @@ public static class DoormanApp
 /// <summary>Registers the configured <see cref="IPaymentBackend"/> (<c>Payments:Backend</c>).</summary>
 public static class PaymentBackends
 {
-    public static void Add(IServiceCollection services, IConfiguration configuration)
-    {
-        _ = services;
-        _ = configuration;
-    }
+    public static void Add(IServiceCollection services, IConfiguration configuration) =>
+        // Lnd is the only backend so far; Payments:Backend is validated with the other options at start.
+        services.AddLndPaymentBackend(configuration.GetSection("Payments:Lnd"));
 }

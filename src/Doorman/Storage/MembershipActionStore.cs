@@ -6,7 +6,7 @@ public static class MembershipActionKind
     public const string Kick = "kick";
 }
 
-public sealed record MembershipAction(long Id, string RoomId, string UserId, string Action, string? Reason, string Cause, int Attempts);
+public sealed record MembershipAction(long Id, string RoomId, string UserId, string Action, string? Reason, string Cause, long Attempts);
 
 /// <summary>
 /// The outbox of invites and kicks (DESIGN §3 "Outbox"): rows are written in the same transaction as the

@@ -10,7 +10,7 @@ public static class MessageKind
 }
 
 /// <param name="RoomId">Null for a DM whose room is found or made when sending.</param>
-public sealed record OutgoingMessage(long Id, string? RoomId, string? UserId, string TxnId, string Kind, string Content, int Attempts);
+public sealed record OutgoingMessage(long Id, string? RoomId, string? UserId, string TxnId, string Kind, string Content, long Attempts);
 
 /// <summary>
 /// The outbox of chat messages. Replies are queued in the same transaction as the decision they report, with

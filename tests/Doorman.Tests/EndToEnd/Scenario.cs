@@ -1,0 +1,159 @@
+using Doorman.Matrix.Events;
+using Doorman.Sandbox;
+using Doorman.Sandbox.Lightning;
+using Doorman.Sandbox.Players;
+using Doorman.Tests.Support;
+using Microsoft.Extensions.Logging;
+using Xunit.Abstractions;
+
+namespace Doorman.Tests.EndToEnd;
+
+/// <summary>
+/// One end-to-end world: a homeserver (sandbox or Synapse), the sandbox LND over TLS, the real bot in this
+/// process with a SQLite file, and two people — an owner and a member — played through the client API.
+/// </summary>
+public sealed class Scenario : IAsyncDisposable
+{
+    public static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
+    private readonly ITestOutputHelper _output;
+    private readonly string _lndFiles;
+
+    private Scenario(ITestHomeserver homeserver, SandboxLightningNode lightning, TempDirectory dir, ITestOutputHelper output,
+        (string UserId, string Token) bot, Player owner, Player member)
+    {
+        Homeserver = homeserver;
+        Lightning = lightning;
+        Dir = dir;
+        _output = output;
+        BotUserId = bot.UserId;
+        BotToken = bot.Token;
+        Owner = owner;
+        Member = member;
+        _lndFiles = lightning.WriteFiles(Path.Combine(dir.Path, "lnd"));
+    }
+
+    public ITestHomeserver Homeserver { get; }
+
+    public SandboxLightningNode Lightning { get; }
+
+    public TempDirectory Dir { get; }
+
+    public string BotUserId { get; }
+
+    public string BotToken { get; }
+
+    public Player Owner { get; }
+
+    public Player Member { get; }
+
+    public EmbeddedBot? Bot { get; private set; }
+
+    public string DatabasePath => Path.Combine(Dir.Path, "doorman.db");
+
+    public static async Task<Scenario> StartAsync(ITestHomeserver homeserver, ITestOutputHelper output)
+    {
+        var dir = new TempDirectory();
+        var lightning = await SandboxLightningNode.StartAsync();
+        var bot = await homeserver.RegisterAsync("doorman");
+        var owner = await homeserver.RegisterAsync("owner");
+        var member = await homeserver.RegisterAsync("member");
+        return new Scenario(homeserver, lightning, dir, output, bot,
+            new Player("owner", homeserver.Url, owner.UserId, owner.AccessToken),
+            new Player("member", homeserver.Url, member.UserId, member.AccessToken));
+    }
+
+    public Dictionary<string, string?> Settings => new()
+    {
+        ["Matrix:HomeserverUrl"] = Homeserver.Url.ToString(),
+        ["Matrix:UserId"] = BotUserId,
+        ["Matrix:AccessToken"] = BotToken,
+        ["Storage:Path"] = DatabasePath,
+        ["Http:Urls"] = "http://127.0.0.1:0",
+        ["Payments:Backend"] = "Lnd",
+        ["Payments:Lnd:Address"] = Lightning.Address.ToString(),
+        ["Payments:Lnd:MacaroonPath"] = Path.Combine(_lndFiles, "invoice.macaroon"),
+        ["Payments:Lnd:TlsCertPath"] = Path.Combine(_lndFiles, "tls.cert"),
+    };
+
+    public async Task StartBotAsync(Action<Dictionary<string, string?>>? adjust = null)
+    {
+        var settings = Settings;
+        adjust?.Invoke(settings);
+        Bot = await EmbeddedBot.StartAsync(settings, logging => logging.AddProvider(new XunitLoggerProvider(_output)).SetMinimumLevel(LogLevel.Debug)
+            .AddFilter("System.Net.Http", LogLevel.Warning).AddFilter("Microsoft", LogLevel.Warning).AddFilter("Quartz", LogLevel.Warning)
+            .AddFilter("Polly", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning));
+    }
+
+    public async Task StopBotAsync()
+    {
+        if (Bot is { } bot)
+        {
+            await bot.DisposeAsync();
+            Bot = null;
+        }
+    }
+
+    /// <summary>The owner makes a room, invites the bot, gives it the power to invite and kick, and waits until it has joined.</summary>
+    public async Task<(string RoomId, string Alias)> OwnerMakesRoomAsync(string? roomVersion = null, long botLevel = 50)
+    {
+        var localpart = "vip-" + Guid.NewGuid().ToString("N")[..8];
+        var roomId = await Owner.CreateRoomAsync(localpart, roomVersion, "VIP lounge");
+        await Owner.Client.InviteAsync(roomId, BotUserId, null, default);
+        await Owner.WaitForMembershipAsync(roomId, BotUserId, Membership.Join, Patience);
+        if (botLevel > 0)
+            await Owner.SetPowerLevelAsync(roomId, BotUserId, botLevel);
+        Log($"owner made {roomId} (#{localpart}), the bot joined and has power level {botLevel}");
+        return (roomId, $"#{localpart}:{Homeserver.ServerName}");
+    }
+
+    /// <summary>The owner gates the room and waits for the bot's confirmation.</summary>
+    public async Task<ClientEvent> OwnerGatesAsync(string roomId, string price)
+    {
+        var mark = Owner.Mark;
+        await Owner.SayAsync(roomId, "!gate set " + price);
+        var reply = await Owner.WaitForMessageAsync(roomId, body => body.Contains("now costs", StringComparison.Ordinal), Patience, after: mark);
+        Log($"owner: !gate set {price} → bot: {Player.BodyOf(reply)}");
+        return reply;
+    }
+
+    /// <summary>The member opens a DM with the bot and waits until it has joined.</summary>
+    public async Task<string> MemberOpensDmAsync()
+    {
+        var dm = await Member.OpenDirectMessageAsync(BotUserId);
+        await Member.WaitForMembershipAsync(dm, BotUserId, Membership.Join, Patience);
+        Log($"member opened DM {dm} and the bot joined");
+        return dm;
+    }
+
+    /// <summary>The member asks to join and waits for the invoice; returns the BOLT11.</summary>
+    public async Task<string> MemberAsksToJoinAsync(string dm, string room)
+    {
+        var mark = Member.Mark;
+        await Member.SayAsync(dm, "join " + room);
+        var reply = await Member.WaitForMessageAsync(dm, body => Player.FindInvoice(body) is not null, Patience, after: mark);
+        var bolt11 = Player.FindInvoice(Player.BodyOf(reply))!;
+        Log($"member: join {room} → bot sent invoice {bolt11[..24]}…");
+        return bolt11;
+    }
+
+    public void Log(string line)
+    {
+        try
+        {
+            _output.WriteLine($"{TimeProvider.System.GetUtcNow():HH:mm:ss.fff} SCENARIO {line}");
+        }
+        catch (InvalidOperationException)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopBotAsync();
+        Owner.Dispose();
+        Member.Dispose();
+        await Lightning.DisposeAsync();
+        Dir.Dispose();
+    }
+}

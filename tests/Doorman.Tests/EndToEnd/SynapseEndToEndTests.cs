@@ -1,0 +1,43 @@
+using Xunit.Abstractions;
+
+namespace Doorman.Tests.EndToEnd;
+
+/// <summary>
+/// The same stories on a real Synapse (Debian sid's matrix-synapse in a debootstrap root, started by
+/// <c>tests/synapse/synapse.sh</c>). Synapse's own rate limits apply: the bot must wait out its 429s.
+/// </summary>
+public sealed class SynapseEndToEndTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private Scenario? _scenario;
+
+    public async Task InitializeAsync()
+    {
+        if (SynapseTestHomeserver.FromEnvironment() is { } synapse)
+            _scenario = await Scenario.StartAsync(synapse, output);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_scenario is not null)
+        {
+            await _scenario.DisposeAsync();
+            await _scenario.Homeserver.DisposeAsync();
+        }
+    }
+
+    [SynapseFact]
+    public async Task Owner_gates_member_pays_is_invited_then_removed_when_time_runs_out()
+    {
+        var settleToInvite = await Scenarios.PayJoinExpireAsync(_scenario!, inviteWithinSeconds: 10);
+        output.WriteLine($"FIGURE synapse settle→invite: {settleToInvite.TotalMilliseconds:F0} ms");
+    }
+
+    [SynapseFact]
+    public Task The_same_in_a_room_version_12_room() => Scenarios.PayJoinExpireAsync(_scenario!, roomVersion: "12", inviteWithinSeconds: 10);
+
+    [SynapseFact]
+    public Task A_non_owner_cannot_set_the_price() => Scenarios.NonOwnerCannotSetPriceAsync(_scenario!);
+
+    [SynapseFact]
+    public Task A_payment_made_while_the_bot_is_down_invites_once_after_restart() => Scenarios.PaidWhileDownAsync(_scenario!);
+}

@@ -1,0 +1,110 @@
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using Doorman.Sandbox.Homeserver;
+
+namespace Doorman.Tests.EndToEnd;
+
+/// <summary>A homeserver a scenario runs on: the in-process sandbox, or a real Synapse.</summary>
+public interface ITestHomeserver : IAsyncDisposable
+{
+    string Kind { get; }
+
+    Uri Url { get; }
+
+    string ServerName { get; }
+
+    Task<(string UserId, string AccessToken)> RegisterAsync(string localpart, CancellationToken cancellationToken = default);
+}
+
+public sealed class SandboxTestHomeserver(SandboxHomeserver server) : ITestHomeserver
+{
+    public string Kind => "sandbox";
+
+    public SandboxHomeserver Server => server;
+
+    public Uri Url => server.Url;
+
+    public string ServerName => server.ServerName;
+
+    public static async Task<SandboxTestHomeserver> StartAsync(SandboxHomeserverOptions? options = null) =>
+        new(await SandboxHomeserver.StartAsync(options));
+
+    public Task<(string UserId, string AccessToken)> RegisterAsync(string localpart, CancellationToken cancellationToken = default)
+    {
+        var user = server.RegisterUser(localpart);
+        return Task.FromResult((user.UserId, user.AccessToken));
+    }
+
+    public ValueTask DisposeAsync() => server.DisposeAsync();
+}
+
+/// <summary>
+/// The Synapse that <c>tests/synapse/synapse.sh</c> starts (CI does, in <c>.ci/run</c>). Users are registered with
+/// the shared-secret admin API; localparts get a random suffix, because Synapse keeps its users across tests.
+/// </summary>
+public sealed class SynapseTestHomeserver : ITestHomeserver
+{
+    public const string UrlVariable = "DOORMAN_SYNAPSE_URL";
+    public const string SecretVariable = "DOORMAN_SYNAPSE_SECRET";
+
+    private readonly HttpClient _http;
+    private readonly string _secret;
+
+    private SynapseTestHomeserver(Uri url, string secret)
+    {
+        Url = url;
+        _secret = secret;
+        _http = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    public string Kind => "synapse";
+
+    public Uri Url { get; }
+
+    public string ServerName => "localhost";
+
+    /// <summary>Null when no Synapse is configured for this run.</summary>
+    public static SynapseTestHomeserver? FromEnvironment() =>
+        Environment.GetEnvironmentVariable(UrlVariable) is { Length: > 0 } url
+            ? new SynapseTestHomeserver(new Uri(url.TrimEnd('/') + "/"), Environment.GetEnvironmentVariable(SecretVariable) ?? "doorman-test-shared-secret")
+            : null;
+
+    public async Task<(string UserId, string AccessToken)> RegisterAsync(string localpart, CancellationToken cancellationToken = default)
+    {
+        var username = $"{localpart}-{Guid.NewGuid():N}"[..Math.Min(localpart.Length + 9, 60)].ToLowerInvariant();
+        var password = Guid.NewGuid().ToString("N");
+        var nonce = (await _http.GetFromJsonAsync<JsonObject>("_synapse/admin/v1/register", cancellationToken))!["nonce"]!.GetValue<string>();
+        // Synapse's shared-secret registration: HMAC-SHA1 over nonce, user, password and "notadmin", NUL-separated.
+        // SHA-1 is Synapse's choice, not ours (CA5350).
+#pragma warning disable CA5350
+        var mac = Convert.ToHexStringLower(HMACSHA1.HashData(Encoding.UTF8.GetBytes(_secret),
+            Encoding.UTF8.GetBytes($"{nonce}\0{username}\0{password}\0notadmin")));
+#pragma warning restore CA5350
+        using var response = await _http.PostAsJsonAsync("_synapse/admin/v1/register",
+            new JsonObject { ["nonce"] = nonce, ["username"] = username, ["password"] = password, ["admin"] = false, ["mac"] = mac },
+            cancellationToken);
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        if (!response.IsSuccessStatusCode)
+            throw new InvalidOperationException($"Synapse refused to register {username}: {(int)response.StatusCode} {body}");
+        var json = JsonNode.Parse(body)!;
+        return (json["user_id"]!.GetValue<string>(), json["access_token"]!.GetValue<string>());
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _http.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>A test that needs the real Synapse: skipped, saying why, when <c>DOORMAN_SYNAPSE_URL</c> is not set.</summary>
+public sealed class SynapseFactAttribute : FactAttribute
+{
+    public SynapseFactAttribute()
+    {
+        if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable(SynapseTestHomeserver.UrlVariable)))
+            Skip = $"no Synapse: set {SynapseTestHomeserver.UrlVariable} (bash .ci/run starts one with tests/synapse/synapse.sh)";
+    }
+}
