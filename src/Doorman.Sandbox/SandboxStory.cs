@@ -64,14 +64,14 @@ public sealed class SandboxStory(TextWriter output, bool serve)
 
         Step("2. Alice gates the room: 100 sats per 15 seconds (a short period, so you can watch it end)");
         var mark = alice.Mark;
-        await Says(alice, room, "!gate set 100 sats per 15s", cancellationToken);
+        await Says(alice, room, "the room", "!gate set 100 sats per 15s", cancellationToken);
         await ShowReplyAsync(alice, room, b => b.Contains("now costs", StringComparison.Ordinal), mark, cancellationToken);
 
         Step("3. Bob opens a DM with the bot and asks to join");
         var dm = await bob.OpenDirectMessageAsync(bot.UserId, cancellationToken);
         await bob.WaitForMembershipAsync(dm, bot.UserId, Membership.Join, Patience, cancellationToken);
         mark = bob.Mark;
-        await Says(bob, dm, "join #vip:localhost", cancellationToken);
+        await Says(bob, dm, "the bot, in their DM", "join #vip:localhost", cancellationToken);
         var invoiceMessage = await ShowReplyAsync(bob, dm, b => Player.FindInvoice(b) is not null, mark, cancellationToken);
         var image = await bob.WaitForAsync(dm, e => e.Type == EventTypes.Message && e.ContentString("msgtype") == "m.image", Patience,
             "the QR code image", mark, cancellationToken);
@@ -116,9 +116,9 @@ public sealed class SandboxStory(TextWriter output, bool serve)
         return 0;
     }
 
-    private async Task Says(Player who, string roomId, string text, CancellationToken cancellationToken)
+    private async Task Says(Player who, string roomId, string where, string text, CancellationToken cancellationToken)
     {
-        Say($"   {who.Name} → {(roomId.Length > 0 ? "room" : "")}: {text}");
+        Say($"   {who.Name} → {where}: {text}");
         await who.SayAsync(roomId, text, cancellationToken);
     }
 

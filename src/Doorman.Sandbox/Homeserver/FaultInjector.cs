@@ -14,6 +14,14 @@ internal sealed class FaultInjector
         }
     }
 
+    public void Clear()
+    {
+        lock (_gate)
+        {
+            _faults.Clear();
+        }
+    }
+
     /// <summary>The status to fail this request with (0 = drop the connection), or null to serve it.</summary>
     public int? TakeFor(string path)
     {

@@ -85,6 +85,9 @@ public sealed class SandboxHomeserver : IAsyncDisposable
     /// </summary>
     public void FailNext(string pathContains, int statusCode, int count) => _faults.FailNext(pathContains, statusCode, count);
 
+    /// <summary>Forgets every scripted failure not yet used: the server answers normally again.</summary>
+    public void ClearFaults() => _faults.Clear();
+
     /// <summary>Later requests with this token get 401 <c>M_UNKNOWN_TOKEN</c> carrying <c>soft_logout</c>.</summary>
     public void InvalidateToken(string accessToken, bool softLogout = false) => _engine.InvalidateToken(accessToken, softLogout);
 
