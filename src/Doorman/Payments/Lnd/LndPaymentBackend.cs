@@ -95,10 +95,10 @@ public sealed class LndPaymentBackend : IPaymentBackend, IDisposable
         if (Encoding.UTF8.GetByteCount(request.Memo) > MaxMemoBytes)
             throw new ArgumentException($"The memo is over {MaxMemoBytes} bytes, more than a BOLT11 description holds.", nameof(request));
 
-        var response = await CallAsync(
+        var response = (await CallAsync(
             "creating an invoice",
             o => client.AddInvoiceAsync(new Invoice { ValueMsat = request.AmountMsat, Memo = request.Memo, Expiry = expirySeconds }, o),
-            cancellationToken);
+            static _ => false, cancellationToken, readOnly: false)).Response!;
 
         var hash = Convert.ToHexStringLower(response.RHash.Span);
         Bolt11Invoice decoded;
@@ -264,20 +264,36 @@ public sealed class LndPaymentBackend : IPaymentBackend, IDisposable
         return LndFeedCursor.Start;
     }
 
+    /// <summary>The call never reached lnd: the HTTP/2 connection failed under it (Grpc.Net.Client reports Unavailable or Internal).</summary>
+    private static bool IsConnectionLost(RpcException e) =>
+        e.StatusCode is StatusCode.Unavailable or StatusCode.Internal && e.Status.DebugException is HttpRequestException;
+
     private async Task<T> CallAsync<T>(string operation, Func<CallOptions, AsyncUnaryCall<T>> call, CancellationToken cancellationToken)
         where T : class =>
         (await CallAsync(operation, call, static _ => false, cancellationToken)).Response!;
 
-    /// <summary>Runs one unary call within <see cref="LndOptions.RequestTimeout"/>; an RpcException that <paramref name="expected"/> accepts is returned, not thrown.</summary>
+    /// <summary>
+    /// Runs one unary call within <see cref="LndOptions.RequestTimeout"/>; an RpcException that <paramref name="expected"/>
+    /// accepts is returned, not thrown. A read that finds its pooled HTTP/2 connection dead (lnd restarted: the old
+    /// connection's GOAWAY raced the request) is sent once more on a fresh connection; a write never is.
+    /// </summary>
     private async Task<(T? Response, RpcException? Refusal)> CallAsync<T>(
-        string operation, Func<CallOptions, AsyncUnaryCall<T>> call, Func<RpcException, bool> expected, CancellationToken cancellationToken)
+        string operation, Func<CallOptions, AsyncUnaryCall<T>> call, Func<RpcException, bool> expected, CancellationToken cancellationToken,
+        bool readOnly = true)
         where T : class
     {
         using var timeout = new CancellationTokenSource(requestTimeout, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         try
         {
-            return (await call(new CallOptions(cancellationToken: linked.Token)), null);
+            try
+            {
+                return (await call(new CallOptions(cancellationToken: linked.Token)), null);
+            }
+            catch (RpcException e) when (readOnly && IsConnectionLost(e))
+            {
+                return (await call(new CallOptions(cancellationToken: linked.Token)), null);
+            }
         }
         catch (RpcException e) when (expected(e))
         {
