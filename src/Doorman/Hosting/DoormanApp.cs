@@ -87,6 +87,7 @@ public static class DoormanApp
         services.AddSingleton<DirectRooms>();
         services.AddSingleton<Cursors>();
         services.AddSingleton<AuditLog>();
+        services.AddSingleton<IPaymentState, PaymentState>();
     }
 
     private static void AddMatrix(this IServiceCollection services)

@@ -25,6 +25,23 @@ public interface IPaymentBackend
 
     /// <summary>Throws <see cref="PaymentBackendException"/> when the backend cannot serve us.</summary>
     Task CheckHealthAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// When set, the bot also looks up every pending order this often (a backend whose feed may stay silent,
+    /// such as BTCPay without inbound webhooks). Null: only at each (re)connect and for overdue orders.
+    /// </summary>
+    TimeSpan? PollInterval => null;
+}
+
+/// <summary>
+/// Small durable state a backend keeps in the bot's database (e.g. a webhook's id and secret), by key. Values
+/// may be secrets: they are stored, never logged.
+/// </summary>
+public interface IPaymentState
+{
+    Task<string?> GetAsync(string key, CancellationToken cancellationToken);
+
+    Task SetAsync(string key, string? value, CancellationToken cancellationToken);
 }
 
 /// <summary>A live feed of invoice updates. It ends (or throws) when the connection drops.</summary>
