@@ -27,27 +27,33 @@ public sealed class MatrixClient : IDisposable
 
     private readonly HttpClient _api;
     private readonly HttpClient _longPoll;
+    private readonly HomeserverAddress _address;
     private readonly MatrixClientOptions _options;
     private readonly TimeProvider _time;
     private readonly IDisposable? _owned;
 
-    /// <param name="api">Ordinary requests: base address set, auth and <see cref="MatrixResilience"/> handlers in its pipeline.</param>
-    /// <param name="longPoll">/sync only: base address and auth, no retries, no client timeout.</param>
-    public MatrixClient(HttpClient api, HttpClient longPoll, MatrixClientOptions options, TimeProvider time)
-        : this(api, longPoll, options, time, owned: null)
+    /// <param name="api">Ordinary requests: auth and <see cref="MatrixResilience"/> handlers in its pipeline.</param>
+    /// <param name="longPoll">/sync only: auth, no retries, no client timeout.</param>
+    /// <param name="address">Where the homeserver is; it may be discovered after this client is made.</param>
+    public MatrixClient(HttpClient api, HttpClient longPoll, HomeserverAddress address, MatrixClientOptions options, TimeProvider time)
+        : this(api, longPoll, address, options, time, owned: null)
     {
     }
 
-    private MatrixClient(HttpClient api, HttpClient longPoll, MatrixClientOptions options, TimeProvider time, IDisposable? owned)
+    private MatrixClient(HttpClient api, HttpClient longPoll, HomeserverAddress address, MatrixClientOptions options, TimeProvider time, IDisposable? owned)
     {
         _api = api;
         _longPoll = longPoll;
+        _address = address;
         _options = options;
         _time = time;
         _owned = owned;
     }
 
-    public Uri HomeserverUrl => _api.BaseAddress!;
+    public Uri HomeserverUrl => _address.BaseUrl;
+
+    /// <summary>What the server said it supports (<see cref="ProbeServerAsync"/>); until then, a current server is assumed.</summary>
+    public ServerSupport Support { get; private set; } = ServerSupport.Current;
 
     /// <summary>A client outside dependency injection (test players, the sandbox, tools), with the same pipeline.</summary>
     public static MatrixClient Create(Uri homeserverUrl, string? accessToken, MatrixClientOptions? options = null,
@@ -62,16 +68,14 @@ public sealed class MatrixClient : IDisposable
 #pragma warning disable CA2000 // The handlers are owned by the clients, which the returned MatrixClient disposes.
         var api = new HttpClient(new ResilienceHandler(builder.Build()) { InnerHandler = new AccessTokenHandler(tokens) { InnerHandler = primary } }, disposeHandler: false)
         {
-            BaseAddress = homeserverUrl,
             Timeout = Timeout.InfiniteTimeSpan,
         };
         var longPoll = new HttpClient(new AccessTokenHandler(tokens) { InnerHandler = primary }, disposeHandler: false)
         {
-            BaseAddress = homeserverUrl,
             Timeout = Timeout.InfiniteTimeSpan,
         };
 #pragma warning restore CA2000
-        return new MatrixClient(api, longPoll, options, time, new Owned(api, longPoll, primary));
+        return new MatrixClient(api, longPoll, new HomeserverAddress(homeserverUrl), options, time, new Owned(api, longPoll, primary));
     }
 
     public void Dispose() => _owned?.Dispose();
@@ -80,6 +84,44 @@ public sealed class MatrixClient : IDisposable
 
     public Task<VersionsResponse> GetVersionsAsync(CancellationToken cancellationToken) =>
         GetAsync("_matrix/client/versions", MatrixJsonContext.Default.VersionsResponse, cancellationToken);
+
+    /// <summary>CS API §"Capabilities negotiation": room versions and what the account may change.</summary>
+    public Task<CapabilitiesResponse> GetCapabilitiesAsync(CancellationToken cancellationToken) =>
+        GetAsync(V3 + "capabilities", MatrixJsonContext.Default.CapabilitiesResponse, cancellationToken);
+
+    /// <summary>
+    /// Reads <c>/versions</c> and <c>/capabilities</c> and gates features on them (e.g. authenticated media from
+    /// v1.11). Call once after the access token is known.
+    /// </summary>
+    public async Task<ServerSupport> ProbeServerAsync(CancellationToken cancellationToken)
+    {
+        var versions = await GetVersionsAsync(cancellationToken);
+        CapabilitiesResponse? capabilities = null;
+        try
+        {
+            capabilities = await GetCapabilitiesAsync(cancellationToken);
+        }
+        catch (MatrixException e) when (e.Status is HttpStatusCode.NotFound or HttpStatusCode.MethodNotAllowed)
+        {
+            // Very old servers lack /capabilities: the spec says to assume room version 1 then.
+        }
+        Support = ServerSupport.From(versions, capabilities);
+        return Support;
+    }
+
+    /// <summary>
+    /// Password login (CS API §"Login", <c>m.login.password</c>). Passing the device id of an earlier login keeps
+    /// one device across restarts instead of adding a new one each time.
+    /// </summary>
+    public Task<LoginResponse> LoginWithPasswordAsync(string userId, string password, string? deviceId, string deviceDisplayName,
+        CancellationToken cancellationToken) =>
+        SendAsync(HttpMethod.Post, V3 + "login", Json(new LoginRequest
+        {
+            Identifier = new UserIdentifier { User = userId },
+            Password = password,
+            DeviceId = deviceId,
+            InitialDeviceDisplayName = deviceDisplayName,
+        }, MatrixJsonContext.Default.LoginRequest), MatrixJsonContext.Default.LoginResponse, idempotent: false, cancellationToken);
 
     /// <summary>CS API §"GET /account/whoami": who the access token belongs to.</summary>
     public Task<WhoAmI> WhoAmIAsync(CancellationToken cancellationToken) =>
@@ -112,7 +154,7 @@ public sealed class MatrixClient : IDisposable
         deadline.CancelAfter(timeout + _options.SyncGrace);
         try
         {
-            using var request = new HttpRequestMessage(HttpMethod.Get, query.ToString());
+            using var request = new HttpRequestMessage(HttpMethod.Get, Url(query.ToString()));
             using var response = await _longPoll.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, deadline.Token);
             return await ReadAsync(response, MatrixJsonContext.Default.SyncResponse, deadline.Token);
         }
@@ -292,7 +334,11 @@ public sealed class MatrixClient : IDisposable
         var rest = mxcUri[6..];
         var server = rest[..slash];
         var mediaId = rest[(slash + 1)..];
-        using var request = new HttpRequestMessage(HttpMethod.Get, $"_matrix/client/v1/media/download/{E(server)}/{E(mediaId)}");
+        // Servers before v1.11 only have the legacy, unauthenticated path.
+        var path = Support.AuthenticatedMedia
+            ? $"_matrix/client/v1/media/download/{E(server)}/{E(mediaId)}"
+            : $"_matrix/media/v3/download/{E(server)}/{E(mediaId)}";
+        using var request = new HttpRequestMessage(HttpMethod.Get, Url(path));
         using var response = await _api.SendAsync(request, cancellationToken);
         if (!response.IsSuccessStatusCode)
             throw await MatrixErrors.ReadAsync(response, _time, cancellationToken);
@@ -303,18 +349,20 @@ public sealed class MatrixClient : IDisposable
 
     private static string E(string segment) => Uri.EscapeDataString(segment);
 
+    private Uri Url(string relative) => new(_address.BaseUrl, relative);
+
     private static JsonContent Json<T>(T value, JsonTypeInfo<T> type) => JsonContent.Create(value, type);
 
     private async Task<T> GetAsync<T>(string path, JsonTypeInfo<T> type, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        using var request = new HttpRequestMessage(HttpMethod.Get, Url(path));
         using var response = await _api.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         return await ReadAsync(response, type, cancellationToken);
     }
 
     private async Task<T> SendAsync<T>(HttpMethod method, string path, HttpContent body, JsonTypeInfo<T> type, bool idempotent, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(method, path) { Content = body };
+        using var request = new HttpRequestMessage(method, Url(path)) { Content = body };
         request.Options.Set(MatrixResilience.Idempotent, idempotent);
         using var response = await _api.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         return await ReadAsync(response, type, cancellationToken);

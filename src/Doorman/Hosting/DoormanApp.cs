@@ -90,18 +90,23 @@ public static class DoormanApp
         services.AddSingleton<IPaymentState, PaymentState>();
     }
 
+    /// <summary>The plain client for <c>/.well-known</c> discovery.</summary>
+    public const string DiscoveryClient = "Doorman.Matrix.Discovery";
+
     private static void AddMatrix(this IServiceCollection services)
     {
         const string Api = "Doorman.Matrix", LongPoll = "Doorman.Matrix.Sync";
         services.AddSingleton(new MatrixClientOptions());
-        services.AddSingleton(sp => new AccessTokenSource(sp.GetRequiredService<IOptions<MatrixOptions>>().Value.AccessToken));
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<MatrixOptions>>().Value.AccessToken is { Length: > 0 } token
+            ? new AccessTokenSource(token) : new AccessTokenSource());
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<MatrixOptions>>().Value.HomeserverUrl is { Length: > 0 } url
+            ? new HomeserverAddress(new Uri(url)) : new HomeserverAddress());
         services.AddTransient<AccessTokenHandler>();
+        services.AddSingleton<MatrixSession>();
+        services.AddHttpClient(DiscoveryClient, http => http.Timeout = TimeSpan.FromSeconds(30));
 
-        static void Base(IServiceProvider sp, HttpClient http)
-        {
-            http.BaseAddress = new Uri(sp.GetRequiredService<IOptions<MatrixOptions>>().Value.HomeserverUrl.TrimEnd('/') + "/");
-            http.Timeout = Timeout.InfiniteTimeSpan; // per-attempt timeouts come from the pipeline and the sync loop
-        }
+        // Per-attempt timeouts come from the pipeline and the sync loop, not from HttpClient.
+        static void Base(HttpClient http) => http.Timeout = Timeout.InfiniteTimeSpan;
         static SocketsHttpHandler Primary() => new() { PooledConnectionLifetime = TimeSpan.FromMinutes(5) };
 
         services.AddHttpClient(Api, Base)
@@ -116,7 +121,7 @@ public static class DoormanApp
         services.AddSingleton(sp =>
         {
             var factory = sp.GetRequiredService<IHttpClientFactory>();
-            return new MatrixClient(factory.CreateClient(Api), factory.CreateClient(LongPoll),
+            return new MatrixClient(factory.CreateClient(Api), factory.CreateClient(LongPoll), sp.GetRequiredService<HomeserverAddress>(),
                 sp.GetRequiredService<MatrixClientOptions>(), sp.GetRequiredService<TimeProvider>());
         });
 

@@ -7,13 +7,23 @@ public sealed class MatrixOptions
 {
     public const string Section = "Matrix";
 
-    /// <summary>Base URL of the client API, e.g. https://matrix.example.org.</summary>
+    /// <summary>
+    /// Base URL of the client API, e.g. https://matrix.example.org. Empty: discovered from the server name of
+    /// <see cref="UserId"/> through <c>/.well-known/matrix/client</c>.
+    /// </summary>
     public string HomeserverUrl { get; set; } = "";
 
     /// <summary>The bot's full user id, e.g. @doorman:example.org.</summary>
     public string UserId { get; set; } = "";
 
+    /// <summary>The bot account's access token; or leave it empty and set <see cref="Password"/>.</summary>
     public string AccessToken { get; set; } = "";
+
+    /// <summary>
+    /// Instead of a token: the bot logs in with this password once, keeps the token and device id in its database,
+    /// and reuses that one device across restarts (logging in again only when the stored token stops working).
+    /// </summary>
+    public string Password { get; set; } = "";
 
     /// <summary>
     /// Who may invite the bot into (non-DM) rooms: user ids, or <c>*:server</c> for everyone on a server. Empty:

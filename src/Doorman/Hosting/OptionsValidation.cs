@@ -14,12 +14,17 @@ public sealed class DoormanOptionsValidator(IOptions<OperatorOptions> operators,
     {
         var problems = new List<string>();
 
-        if (!Uri.TryCreate(options.HomeserverUrl, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
-            problems.Add("Matrix:HomeserverUrl must be the homeserver's http(s) URL, e.g. https://matrix.example.org");
+        if (options.HomeserverUrl.Length > 0
+            && (!Uri.TryCreate(options.HomeserverUrl, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https")))
+            problems.Add("Matrix:HomeserverUrl must be the homeserver's http(s) URL, e.g. https://matrix.example.org (or empty, to discover it from Matrix:UserId's server)");
         if (!IsUserId(options.UserId))
             problems.Add("Matrix:UserId must be the bot's full user id, e.g. @doorman:example.org");
-        if (string.IsNullOrWhiteSpace(options.AccessToken))
-            problems.Add("Matrix:AccessToken is required: the bot account's access token");
+        var hasToken = !string.IsNullOrWhiteSpace(options.AccessToken);
+        var hasPassword = !string.IsNullOrEmpty(options.Password);
+        if (!hasToken && !hasPassword)
+            problems.Add("Matrix:AccessToken is required (the bot account's access token), or Matrix:Password to log in with");
+        if (hasToken && hasPassword)
+            problems.Add("Matrix:AccessToken and Matrix:Password are both set: set only one");
         if (string.IsNullOrWhiteSpace(options.CommandPrefix) || options.CommandPrefix.Any(char.IsWhiteSpace))
             problems.Add("Matrix:CommandPrefix must be one word, e.g. !gate");
         foreach (var (pattern, i) in options.AllowedInviters.Select((p, i) => (p, i)))
