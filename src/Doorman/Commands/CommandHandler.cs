@@ -87,7 +87,7 @@ public sealed partial class CommandHandler(
     public Task ReplyAsync(CommandContext context, Notice reply, CancellationToken cancellationToken) =>
         CommitAsync(context, tx => context.IsKnock
             ? outbox.ToUserAsync(tx, context.Sender, reply, time.GetUtcNow())
-            : outbox.ToRoomAsync(tx, context.RoomId, reply, time.GetUtcNow()), cancellationToken);
+            : outbox.ToRoomAsync(tx, context.RoomId, reply, time.GetUtcNow(), context.EventId), cancellationToken);
 
     private async Task SetPriceAsync(CommandContext context, SetPriceCommand set, CancellationToken cancellationToken)
     {
@@ -112,7 +112,7 @@ public sealed partial class CommandHandler(
             await gates.SetPriceAsync(tx, context.RoomId, roomName, set.Sats * 1000, set.Period, context.Sender, now);
             await audit.WriteAsync(tx, now, context.Sender, context.RoomId, "set-price",
                 $"{Quantities.FormatSats(set.Sats)} per {Quantities.FormatDuration(set.Period)}");
-            await outbox.ToRoomAsync(tx, context.RoomId, Replies.Gated(roomName, set.Sats, set.Period, BotPower.Of(BotUserId, power), Prefix), now);
+            await outbox.ToRoomAsync(tx, context.RoomId, Replies.Gated(roomName, set.Sats, set.Period, BotPower.Of(BotUserId, power), Prefix), now, context.EventId);
         }, cancellationToken);
         LogGated(context.RoomId, set.Sats, set.Period, context.Sender);
     }
@@ -187,7 +187,7 @@ public sealed partial class CommandHandler(
                 null, context.IsDirect ? context.RoomId : null));
             if (context.IsDirect)
             {
-                await outbox.ToRoomAsync(tx, context.RoomId, reply, now);
+                await outbox.ToRoomAsync(tx, context.RoomId, reply, now, context.EventId);
                 await outbox.QrToRoomAsync(tx, context.RoomId, ("lightning:" + invoice.Bolt11).ToUpperInvariant(), "Invoice QR code", now);
             }
             else
@@ -197,7 +197,7 @@ public sealed partial class CommandHandler(
                 await outbox.ToUserAsync(tx, context.Sender, reply, now);
                 await outbox.QrToUserAsync(tx, context.Sender, ("lightning:" + invoice.Bolt11).ToUpperInvariant(), "Invoice QR code", now);
                 if (!context.IsKnock)
-                    await outbox.ToRoomAsync(tx, context.RoomId, Replies.InvoiceSentPrivately(shownName), now);
+                    await outbox.ToRoomAsync(tx, context.RoomId, Replies.InvoiceSentPrivately(shownName), now, context.EventId);
             }
         }, cancellationToken);
         LogOrdered(orderId, context.Sender, roomId, gate.PriceMsat);

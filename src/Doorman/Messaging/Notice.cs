@@ -66,12 +66,14 @@ public sealed class Notice
 
     public string PlainText => _plain.ToString().Trim();
 
-    public MessageContent ToContent(string msgType = MessageContent.Notice) => new()
+    /// <param name="inReplyTo">Makes the message a reply to that event (CS API §"Rich replies").</param>
+    public MessageContent ToContent(string msgType = MessageContent.Notice, string? inReplyTo = null) => new()
     {
         MsgType = msgType,
         Body = PlainText,
         Format = MessageContent.HtmlFormat,
         FormattedBody = _html.ToString(),
+        RelatesTo = inReplyTo is null ? null : new RelatesTo { InReplyTo = new InReplyTo { EventId = inReplyTo } },
     };
 
     public static string Escape(string text) => WebUtility.HtmlEncode(text);

@@ -10,8 +10,9 @@ namespace Doorman.Outbox;
 /// <summary>Queues messages inside the caller's transaction; <see cref="MessageSender"/> sends them after commit.</summary>
 public sealed class MessageOutbox(MessageStore store, OutboxSignals signals)
 {
-    public Task ToRoomAsync(Tx tx, string roomId, Notice notice, DateTimeOffset now) =>
-        store.EnqueueAsync(tx, roomId, null, MessageKind.Message, Serialize(notice.ToContent()), now);
+    /// <param name="inReplyTo">The command this answers: the message is sent as a reply to it.</param>
+    public Task ToRoomAsync(Tx tx, string roomId, Notice notice, DateTimeOffset now, string? inReplyTo = null) =>
+        store.EnqueueAsync(tx, roomId, null, MessageKind.Message, Serialize(notice.ToContent(inReplyTo: inReplyTo)), now);
 
     /// <summary>To the user's DM with the bot, made when sending if there is none yet.</summary>
     public Task ToUserAsync(Tx tx, string userId, Notice notice, DateTimeOffset now) =>
