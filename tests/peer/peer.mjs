@@ -13,8 +13,8 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 
-// matrix-js-sdk 43 targets Node >= 22 and calls Promise.withResolvers (Node 22+) in sync, uploads, the send
-// queue and client start-up. Node 20 lacks it, so it is defined before the SDK is loaded.
+// matrix-js-sdk 43 targets Node >= 22 and calls Promise.withResolvers (Node 22+) in its send queue, uploads,
+// setAccountData and sync's reconnection. Node 20 lacks it, so it is defined before the SDK is loaded.
 if (typeof Promise.withResolvers !== "function") {
   Promise.withResolvers = function withResolvers() {
     let resolve;
