@@ -239,8 +239,14 @@ const commands = {
     return {};
   },
 
+  /** Joins, then waits until the SDK's own sync shows the join, so the room model read next is the joined room's. */
   async join(args) {
-    const room = await politely(() => loggedIn().joinRoom(need(args, "room"), args.via ? { viaServers: args.via } : undefined));
+    const c = loggedIn();
+    const room = await politely(() => c.joinRoom(need(args, "room"), args.via ? { viaServers: args.via } : undefined));
+    // joinRoom resolves on the HTTP answer; until the next sync the Room may still hold only invite or knock state
+    // (stripped: no power levels), so a power-level read straight after would see defaults.
+    await waitUntil(() => (c.getRoom(room.roomId)?.getMyMembership() === "join" ? true : undefined), args.timeoutMs ?? 20000,
+      () => `the SDK's sync to show our join of ${room.roomId}`);
     return { room_id: room.roomId };
   },
 
