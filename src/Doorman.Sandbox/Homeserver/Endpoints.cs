@@ -54,6 +54,15 @@ internal sealed class Endpoints
         });
         _router.Map("GET", V3 + "/sync", Sync);
 
+        // Push rules: matrix-js-sdk will not start its sync without reading them. The ruleset is empty (Synapse
+        // sends its server defaults, which js-sdk adds itself when they are missing); nothing is ever pushed.
+        _router.Map("GET", V3 + "/pushrules/{scope?}", r => r["scope"].Length == 0
+            ? Ok(r, new JsonObject
+            {
+                ["global"] = new JsonObject { ["override"] = new JsonArray(), ["content"] = new JsonArray(), ["room"] = new JsonArray(), ["sender"] = new JsonArray(), ["underride"] = new JsonArray() },
+            })
+            : throw MatrixErrorException.Unrecognized(404));
+
         // Rooms and membership.
         _router.Map("POST", V3 + "/createRoom", async r => await Ok(r, new JsonObject { ["room_id"] = _engine.CreateRoom(r.Session, await r.ReadObjectAsync()) }));
         _router.Map("POST", V3 + "/join/{roomIdOrAlias}", r => SelfMembership(r, Membership.Join, r["roomIdOrAlias"]));

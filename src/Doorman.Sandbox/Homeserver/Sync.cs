@@ -103,6 +103,9 @@ internal sealed partial class HomeserverEngine
         }
 
         var (events, limited, timelineStart) = Window(room, start, room.Timeline.Count, filter.Room.Timeline, e => true);
+        // Synapse (handlers/sync.py, _load_filtered_recents) returns `limited or newly_joined_room`: a room joined
+        // since the token is always limited, even when its whole history fits. Initial syncs are not.
+        limited |= newlyJoined && from is not null;
         var stateAtStart = room.StateBefore(timelineStart);
         var state = newlyJoined || fullState
             ? stateAtStart.Values

@@ -150,6 +150,21 @@ public sealed class EndpointTests
     }
 
     [Fact]
+    public async Task Push_rules_are_a_global_ruleset_with_the_five_kinds_and_need_a_token()
+    {
+        // matrix-js-sdk reads GET /pushrules/ before its first sync and does not sync without it.
+        await using var hs = await TestHomeserver.StartAsync();
+        var alice = await hs.Client.RegisterAsync("alice");
+        var global = (await hs.Client.GetAsync(V3 + "/pushrules/", alice)).Ok()["global"]!.AsObject();
+        foreach (var kind in (string[])["override", "content", "room", "sender", "underride"])
+        {
+            Assert.Equal(System.Text.Json.JsonValueKind.Array, global[kind]!.GetValueKind());
+        }
+
+        (await hs.Client.GetAsync(V3 + "/pushrules/")).Refused(HttpStatusCode.Unauthorized, "M_MISSING_TOKEN");
+    }
+
+    [Fact]
     public async Task Filters_get_string_ids_and_belong_to_their_user_alone()
     {
         await using var hs = await TestHomeserver.StartAsync();

@@ -52,6 +52,28 @@ public sealed class SyncTests
     }
 
     [Fact]
+    public async Task A_room_joined_since_the_token_comes_with_its_history_flagged_limited_even_when_it_fits()
+    {
+        await using var hs = await TestHomeserver.StartAsync();
+        var alice = await hs.Client.RegisterAsync("alice");
+        var bob = await hs.Client.RegisterAsync("bob");
+        var room = await hs.Client.CreateRoomAsync(alice, new JsonObject { ["preset"] = "public_chat" });
+        var since = (await hs.Client.SyncAsync(bob)).Ok()["next_batch"]!.GetValue<string>();
+
+        (await hs.Client.JoinAsync(bob, room)).Ok();
+        var timeline = (await hs.Client.SyncAsync(bob, since, timeoutMs: 1)).Ok()["rooms"]!["join"]![room]!["timeline"]!;
+        var events = timeline["events"]!.AsArray();
+
+        Assert.True(timeline["limited"]!.GetValue<bool>());
+        Assert.Equal("m.room.create", events[0]!["type"]!.GetValue<string>()); // the whole history is there all the same
+        Assert.Equal(bob.UserId, events[^1]!["state_key"]!.GetValue<string>());
+
+        // An initial sync of the same room is not limited: it holds everything.
+        var initial = (await hs.Client.SyncAsync(bob, timeoutMs: 2)).Ok()["rooms"]!["join"]![room]!["timeline"]!;
+        Assert.False(initial["limited"]!.GetValue<bool>());
+    }
+
+    [Fact]
     public async Task A_long_poll_returns_as_soon_as_a_message_arrives()
     {
         await using var hs = await TestHomeserver.StartAsync();
