@@ -40,4 +40,5 @@ public static class ErrorCodes
     public const string Unknown = "M_UNKNOWN";
     public const string Unrecognized = "M_UNRECOGNIZED";
     public const string BadJson = "M_BAD_JSON";
+    public const string InvalidParam = "M_INVALID_PARAM";
 }

@@ -88,21 +88,22 @@ public sealed partial class SyncLoop(MatrixClient client, ISyncStateStore store,
                 {
                     response = await client.SyncAsync(since, filterId, timeout, cancellationToken);
                 }
-                catch (MatrixException e) when (e.Status == HttpStatusCode.BadRequest && since is not null)
+                catch (MatrixException e) when (IsRefusedFilter(e) && !refusedFilter)
+                {
+                    // Synapse: 400 M_INVALID_PARAM "No such filter" (its database was replaced). Upload the filter
+                    // again, once, and keep our place: the token is not the problem.
+                    LogFilterRefused(e.Error);
+                    refusedFilter = true;
+                    filterId = null;
+                    continue;
+                }
+                catch (MatrixException e) when (e.Status == HttpStatusCode.BadRequest && e.ErrorCode == ErrorCodes.Unknown && since is not null)
                 {
                     // Synapse: 400 M_UNKNOWN "Invalid stream token" (e.g. the server's database was reset). Start a
                     // fresh session; its first batch is initial, so no old message is taken for a new command.
                     LogSinceRefused(e.Error);
                     since = null;
                     await store.SaveSinceAsync(null, cancellationToken);
-                    continue;
-                }
-                catch (MatrixException e) when (e.Status is HttpStatusCode.BadRequest or HttpStatusCode.NotFound && !refusedFilter)
-                {
-                    // Our stored filter id is unknown to the server (its database was replaced): upload it again, once.
-                    LogFilterRefused(e.Error);
-                    refusedFilter = true;
-                    filterId = null;
                     continue;
                 }
 
@@ -148,6 +149,9 @@ public sealed partial class SyncLoop(MatrixClient client, ISyncStateStore store,
             }
         }
     }
+
+    private static bool IsRefusedFilter(MatrixException e) =>
+        e.Status is HttpStatusCode.BadRequest or HttpStatusCode.NotFound && e.ErrorCode is ErrorCodes.InvalidParam or ErrorCodes.NotFound;
 
     /// <summary>Full jitter (AWS architecture blog, "Exponential Backoff And Jitter"): uniform in [0, min(cap, base·2ⁿ)].</summary>
     private TimeSpan Backoff(int failures)
