@@ -343,6 +343,25 @@ const commands = {
     };
   },
 
+  /**
+   * Waits until we are invited to some room (by `inviter`, when given) that is not in `except`; returns the room,
+   * the inviter, and whether the SDK takes it for a DM (the invite's is_direct, through getDMInviter()).
+   */
+  async waitForInvite(args) {
+    const c = loggedIn();
+    const except = new Set(args.except ?? []);
+    const invited = () => c.getRooms().find((room) =>
+      !except.has(room.roomId) && room.getMyMembership() === "invite" &&
+      (!args.inviter || room.getMember(c.getUserId())?.events.member?.getSender() === args.inviter));
+    const room = await waitUntil(invited, args.timeoutMs ?? 20000,
+      () => `an invite${args.inviter ? ` from ${args.inviter}` : ""} (the SDK has ${c.getRooms().length} rooms)`);
+    return {
+      room: room.roomId,
+      inviter: room.getMember(c.getUserId())?.events.member?.getSender() ?? null,
+      dm_inviter: room.getDMInviter() ?? null,
+    };
+  },
+
   /** m.room.power_levels from the server, and the levels the SDK's room model gives the named users. */
   async getPowerLevels(args) {
     const c = loggedIn();

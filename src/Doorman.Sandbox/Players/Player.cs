@@ -16,6 +16,7 @@ public sealed class Player : IDisposable
     private readonly List<(string RoomId, ClientEvent Event)> _seen = [];
     private readonly HashSet<string> _invitedTo = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _syncing = new(1, 1);
+    private const string TimelineFilter = """{"room":{"timeline":{"limit":500}}}""";
     private string? _since;
     private long _txn;
 
@@ -139,7 +140,8 @@ public sealed class Player : IDisposable
         try
         {
             var hold = wait > TimeSpan.FromSeconds(5) ? TimeSpan.FromSeconds(5) : wait;
-            var response = await Client.SyncAsync(_since, null, _since is null ? TimeSpan.Zero : hold, cancellationToken);
+            // A generous timeline limit, so a busy room never gives a limited batch that would hide events from the tests.
+            var response = await Client.SyncAsync(_since, TimelineFilter, _since is null ? TimeSpan.Zero : hold, cancellationToken);
             _since = response.NextBatch;
             Record(response);
         }

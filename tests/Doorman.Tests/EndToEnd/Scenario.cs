@@ -20,8 +20,10 @@ public sealed class Scenario : IAsyncDisposable
     private readonly string _lndFiles;
 
     private Scenario(ITestHomeserver homeserver, SandboxLightningNode lightning, TempDirectory dir, ITestOutputHelper output,
-        (string UserId, string Token) bot, Player owner, Player member)
+        (string UserId, string Token) bot, Player owner, Player member, string ownerToken, string memberToken)
     {
+        OwnerToken = ownerToken;
+        MemberToken = memberToken;
         Homeserver = homeserver;
         Lightning = lightning;
         Dir = dir;
@@ -47,6 +49,23 @@ public sealed class Scenario : IAsyncDisposable
 
     public Player Member { get; }
 
+    /// <summary>For an independent client (the js-sdk peer) playing the same people.</summary>
+    public string OwnerToken { get; }
+
+    public string MemberToken { get; }
+
+    /// <summary>Every line the bot has logged in this scenario, for assertions about what it did.</summary>
+    public IReadOnlyList<string> BotLog
+    {
+        get
+        {
+            lock (_botLog)
+                return [.. _botLog];
+        }
+    }
+
+    private readonly List<string> _botLog = [];
+
     public EmbeddedBot? Bot { get; private set; }
 
     public string DatabasePath => Path.Combine(Dir.Path, "doorman.db");
@@ -60,7 +79,7 @@ public sealed class Scenario : IAsyncDisposable
         var member = await homeserver.RegisterAsync("member");
         return new Scenario(homeserver, lightning, dir, output, bot,
             new Player("owner", homeserver.Url, owner.UserId, owner.AccessToken),
-            new Player("member", homeserver.Url, member.UserId, member.AccessToken));
+            new Player("member", homeserver.Url, member.UserId, member.AccessToken), owner.AccessToken, member.AccessToken);
     }
 
     public Dictionary<string, string?> Settings => new()
@@ -80,7 +99,8 @@ public sealed class Scenario : IAsyncDisposable
     {
         var settings = Settings;
         adjust?.Invoke(settings);
-        Bot = await EmbeddedBot.StartAsync(settings, logging => logging.AddProvider(new XunitLoggerProvider(_output)).SetMinimumLevel(LogLevel.Debug)
+        Bot = await EmbeddedBot.StartAsync(settings, logging => logging.AddProvider(new XunitLoggerProvider(_output))
+            .AddProvider(new RecordingLoggerProvider(_botLog)).SetMinimumLevel(LogLevel.Debug)
             .AddFilter("System.Net.Http", LogLevel.Warning).AddFilter("Microsoft", LogLevel.Warning).AddFilter("Quartz", LogLevel.Warning)
             .AddFilter("Polly", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning));
     }

@@ -151,6 +151,18 @@ public sealed class JsPeer : IAsyncDisposable
             result["body"]!.GetValue<string>(), result["msgtype"]?.GetValue<string>(), result["content"]!.AsObject());
     }
 
+    /// <summary>Waits until this peer is invited to a room not in <paramref name="except"/> (by <paramref name="inviter"/>, when given).</summary>
+    public async Task<PeerInvite> WaitForInviteAsync(string? inviter = null, IEnumerable<string>? except = null, TimeSpan? timeout = null,
+        CancellationToken cancellationToken = default)
+    {
+        var wait = timeout ?? TimeSpan.FromSeconds(20);
+        var result = await CallAsync("waitForInvite", new JsonObject
+        {
+            ["inviter"] = inviter, ["except"] = new JsonArray([.. (except ?? []).Select(r => (JsonNode)r)]), ["timeoutMs"] = (long)wait.TotalMilliseconds,
+        }, wait + TimeSpan.FromSeconds(10), cancellationToken);
+        return new PeerInvite(result["room"]!.GetValue<string>(), result["inviter"]?.GetValue<string>(), result["dm_inviter"]?.GetValue<string>());
+    }
+
     /// <summary>Waits until the SDK's room model shows <paramref name="userId"/> (default: this peer) with <paramref name="membership"/>.</summary>
     public async Task<PeerMembership> WaitForMembershipAsync(string roomId, string membership, string? userId = null,
         TimeSpan? timeout = null, CancellationToken cancellationToken = default)
@@ -450,6 +462,8 @@ public sealed record PeerMembership(string Membership, JsonObject? Event, string
 }
 
 /// <summary>Media the peer downloaded (or uploaded and downloaded back): the SHA-256 of the bytes, hex.</summary>
+public sealed record PeerInvite(string RoomId, string? Inviter, string? DmInviter);
+
 public sealed record PeerMedia(string ContentUri, string Sha256, long Length, string? ContentType);
 
 /// <summary>A command the js-sdk peer answered with an error, or did not answer.</summary>

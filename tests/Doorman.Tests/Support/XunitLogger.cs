@@ -34,3 +34,26 @@ public sealed class XunitLoggerProvider(ITestOutputHelper output, LogLevel minim
         }
     }
 }
+
+/// <summary>Keeps every log line in a list, for tests that assert on what the bot did (e.g. that it waited out a 429).</summary>
+public sealed class RecordingLoggerProvider(List<string> lines) : ILoggerProvider
+{
+    public ILogger CreateLogger(string categoryName) => new Logger(lines, categoryName);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Logger(List<string> lines, string category) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (lines)
+                lines.Add($"{logLevel} {category}: {formatter(state, exception)}");
+        }
+    }
+}
