@@ -294,8 +294,9 @@ public sealed class MatrixClient : IDisposable
         (await SendAsync(HttpMethod.Put, $"{V3}rooms/{E(roomId)}/send/{E(eventType)}/{E(transactionId)}",
             Json(content, MatrixJsonContext.Default.JsonElement), MatrixJsonContext.Default.EventIdResponse, idempotent: true, cancellationToken)).EventId;
 
-    public Task<string> SendMessageAsync(string roomId, string transactionId, MessageContent content, CancellationToken cancellationToken) =>
-        SendEventAsync(roomId, EventTypes.Message, transactionId, JsonSerializer.SerializeToElement(content, MatrixJsonContext.Default.MessageContent), cancellationToken);
+    public async Task<string> SendMessageAsync(string roomId, string transactionId, MessageContent content, CancellationToken cancellationToken) =>
+        (await SendAsync(HttpMethod.Put, $"{V3}rooms/{E(roomId)}/send/{E(EventTypes.Message)}/{E(transactionId)}",
+            Json(content, MatrixJsonContext.Default.MessageContent), MatrixJsonContext.Default.EventIdResponse, idempotent: true, cancellationToken)).EventId;
 
     // ---- Account data ----
 
@@ -375,10 +376,9 @@ public sealed class MatrixClient : IDisposable
     {
         if (!response.IsSuccessStatusCode)
             throw await MatrixErrors.ReadAsync(response, _time, cancellationToken);
-        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
         try
         {
-            return await JsonSerializer.DeserializeAsync(stream, type, cancellationToken)
+            return await ResponseBody.ReadJsonAsync(response.Content, type, cancellationToken)
                 ?? throw new MatrixException(response.StatusCode, ErrorCodes.BadJson, $"{response.RequestMessage?.RequestUri?.AbsolutePath} answered null");
         }
         catch (JsonException e)

@@ -12,6 +12,7 @@ namespace Doorman.Matrix;
 [JsonSerializable(typeof(SyncResponse))]
 [JsonSerializable(typeof(ClientEvent))]
 [JsonSerializable(typeof(List<ClientEvent>))]
+[JsonSerializable(typeof(UnsignedData))]
 [JsonSerializable(typeof(MessageContent))]
 [JsonSerializable(typeof(PowerLevelsContent))]
 [JsonSerializable(typeof(CreateContent))]

@@ -8,6 +8,7 @@ namespace Doorman.Matrix.Events;
 /// <see cref="Content"/> stays raw; the typed views below read the parts the bot needs.
 /// Stripped state events (invite_state, knock_state) have no event id or timestamp.
 /// </summary>
+[JsonConverter(typeof(ClientEventConverter))]
 public sealed record ClientEvent
 {
     [JsonPropertyName("event_id")] public string? EventId { get; init; }
