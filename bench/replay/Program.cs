@@ -130,6 +130,7 @@ static async Task<int> RunAsync(string[] args)
         InLongPollWhenIdle = inLongPoll,
         PeakRssMiB = peakRss,
         CpuSeconds = (cpuAtEnd - cpuAtStart).TotalSeconds,
+        Slowest = recorder.Slowest(12),
         Problems = [.. recorder.Problems],
         Unrecognized = [.. server.Unrecognized.Order()],
     };

@@ -111,6 +111,16 @@ public sealed class Recorder(ReplayScript stream)
         }
     }
 
+    /// <summary>The slowest replies, as "milliseconds@batch", to see whether the tail is the first batches or spread out.</summary>
+    public string[] Slowest(int count)
+    {
+        lock (_lock)
+        {
+            return [.. _latencyTicks.OrderByDescending(p => p.Value).Take(count)
+                .Select(p => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{p.Value * 1000.0 / Stopwatch.Frequency:F1}@{stream.Commands[p.Key].Batch + 1}"))];
+        }
+    }
+
     public double[] LatenciesMs()
     {
         lock (_lock)

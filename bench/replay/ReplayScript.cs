@@ -12,7 +12,8 @@ public sealed record ReplayScript(
     IReadOnlyList<byte[]> Batches,
     IReadOnlyDictionary<string, (string RoomId, int Batch)> Commands,
     IReadOnlyList<string> RoomIds,
-    int EventCount)
+    int EventCount,
+    byte[] Initial)
 {
     public const string UserId = "@doorman:localhost";
 
@@ -39,13 +40,24 @@ public sealed record ReplayScript(
             made[i] = Prepare(sync, roomIds, Token(i + 2), commands);
         });
 
+        var history = JsonNode.Parse(SyntheticSync.Generate(eventsPerBatch, rooms, seed + batches))!;
+        Prepare(history, roomIds, Token(1), commands: false);
+        foreach (var (_, room) in history["rooms"]!["join"]!.AsObject())
+        {
+            var timeline = room!["timeline"]!.AsObject();
+            var events = timeline["events"]!.AsArray();
+            while (events.Count > HistoryPerRoom)
+                events.RemoveAt(0);
+            timeline["limited"] = true;
+        }
+
         var all = new Dictionary<string, (string, int)>(StringComparer.Ordinal);
         for (var i = 0; i < batches; i++)
         {
             foreach (var (eventId, roomId) in made[i].Commands)
                 all.Add(eventId, (roomId, i));
         }
-        return new ReplayScript([.. made.Select(m => m.Bytes)], all, roomIds, batches * eventsPerBatch);
+        return new ReplayScript([.. made.Select(m => m.Bytes)], all, roomIds, batches * eventsPerBatch, CompactSync.ToUtf8(history));
     }
 
     private static (byte[], List<(string, string)>) Prepare(JsonNode sync, string[] roomIds, string nextBatch, bool commands)
@@ -78,14 +90,12 @@ public sealed record ReplayScript(
         return (CompactSync.ToUtf8(sync), found);
     }
 
-    /// <summary>The first sync of the session: the rooms, with nothing in their timelines.</summary>
-    public byte[] Initial()
-    {
-        var join = new JsonObject();
-        foreach (var roomId in RoomIds)
-            join[roomId] = new JsonObject { ["timeline"] = new JsonObject { ["events"] = new JsonArray(), ["limited"] = false, ["prev_batch"] = "t0" } };
-        return CompactSync.ToUtf8(new JsonObject { ["next_batch"] = Token(1), ["rooms"] = new JsonObject { ["join"] = join } });
-    }
+    /// <summary>
+    /// The first sync of the session, as a homeserver answers it: every room with its recent history (the last
+    /// <see cref="HistoryPerRoom"/> events, <c>limited</c>, from a batch of its own, without commands). Bots parse
+    /// it and take nothing in it for a command: Doorman.Matrix's loop marks it initial, and no command is in it.
+    /// </summary>
+    public const int HistoryPerRoom = 10;
 
     /// <summary>What a long-poll that timed out answers: nothing new, the same token.</summary>
     public byte[] Empty(string since) => Encoding.UTF8.GetBytes($$"""{"next_batch":"{{since}}"}""");

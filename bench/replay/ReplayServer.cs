@@ -21,7 +21,6 @@ public sealed class ReplayServer(ReplayScript stream, Recorder recorder, string 
     private static readonly byte[] WhoAmI = Utf8($$"""{"user_id":"{{ReplayScript.UserId}}","device_id":"REPLAY","is_guest":false}""");
     private static readonly byte[] Capabilities = Utf8("""{"capabilities":{"m.room_versions":{"default":"11","available":{"11":"stable","12":"stable"}}}}""");
     private static readonly byte[] Filter = Utf8("""{"filter_id":"1"}""");
-    private readonly byte[] _initial = stream.Initial();
     private readonly byte[] _joinedRooms = Utf8(JsonSerializer.Serialize(new Dictionary<string, IReadOnlyList<string>> { ["joined_rooms"] = stream.RoomIds }));
     private readonly Dictionary<string, byte[]> _empty = [];
 
@@ -94,7 +93,7 @@ public sealed class ReplayServer(ReplayScript stream, Recorder recorder, string 
         if (since.Length == 0)
         {
             recorder.Initial();
-            await JsonAsync(context, HttpStatusCode.OK, _initial);
+            await JsonAsync(context, HttpStatusCode.OK, stream.Initial);
             return;
         }
         if (!since.StartsWith('t') || !int.TryParse(since.AsSpan(1), NumberStyles.None, CultureInfo.InvariantCulture, out var n)

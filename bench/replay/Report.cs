@@ -61,6 +61,9 @@ public sealed record RunResult
     /// <summary>CPU time (user + system, all threads) the bot used between its first sync and the end of the stream.</summary>
     public double CpuSeconds { get; init; }
 
+    /// <summary>The slowest replies as "ms@batch" (batches count from 1).</summary>
+    public IReadOnlyList<string> Slowest { get; init; } = [];
+
     public IReadOnlyList<string> Problems { get; init; } = [];
     public IReadOnlyList<string> Unrecognized { get; init; } = [];
 
@@ -77,6 +80,8 @@ public sealed record RunResult
         }
         text.Append(CultureInfo.InvariantCulture, $"; RSS idle {IdleRssMiB?.ToString("F1", CultureInfo.InvariantCulture) ?? "-"} MiB");
         text.Append(CultureInfo.InvariantCulture, $" (in long-poll: {InLongPollWhenIdle?.ToString() ?? "-"}), peak {PeakRssMiB:F1} MiB; CPU {CpuSeconds:F2} s; startup {StartupSeconds:F2} s; load {Load:F2}, busy before {Busy:F0} %");
+        if (Slowest.Count > 0)
+            text.Append("; slowest ms@batch: ").AppendJoin(" ", Slowest);
         if (Unrecognized.Count > 0)
             text.Append("; unrecognized: ").AppendJoin(", ", Unrecognized);
         if (Problems.Count > 0)
