@@ -4,7 +4,8 @@
 #
 #   bench/compare.sh [RUNS]        RUNS rounds (default 5); each round runs both bots with replies and sync-only,
 #                                  alternating which bot goes first. Results: bench/results/<time>/.
-# Environment: BATCHES (200), EVENTS (500 per batch), IDLE (10 s before reading the idle RSS).
+# Environment: BATCHES (200), EVENTS (500 per batch), IDLE (10 s before reading the idle RSS);
+#              AOT=1 adds a third bot: the same Doorman.Bench published with Native AOT (needs clang; ~2 min to build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
@@ -18,6 +19,16 @@ dotnet build bench/Doorman.Bench -c Release -v quiet -nologo | grep -E "error|wa
 dotnet build bench/replay -c Release -v quiet -nologo | grep -E "error|warn" || true
 if [ ! -d bench/matrix-bot-sdk/node_modules/matrix-bot-sdk ]; then
   npm ci --prefix bench/matrix-bot-sdk --no-audit --no-fund --loglevel=error
+fi
+
+bots=(doorman sdk)
+if [ "${AOT:-0}" = 1 ]; then
+  echo "compare: publishing Doorman.Bench with Native AOT"
+  linker=()
+  command -v clang >/dev/null || { command -v clang-14 >/dev/null && linker=(-p:CppCompilerAndLinker=clang-14); }
+  dotnet publish bench/Doorman.Bench -c Release -r linux-x64 -p:PublishAot=true "${linker[@]}" -o bench/Doorman.Bench/bin/aot -v quiet -nologo \
+    | grep -E "error|warn" || true
+  bots+=(aot)
 fi
 
 out="bench/results/$(date +%Y%m%d-%H%M%S)"
@@ -54,10 +65,16 @@ one() { # NAME MODE ROUND BOT...
 
 echo "compare: $runs rounds of $batches batches × $events events; machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores"
 for round in $(seq "$runs"); do
-  if [ $((round % 2)) = 1 ]; then order=(doorman sdk); else order=(sdk doorman); fi
+  # Alternate which bot goes first, so a slow spell of the machine does not always fall on the same one.
+  order=("${bots[@]}")
+  [ $((round % 2)) = 0 ] && order=($(printf '%s\n' "${bots[@]}" | tac))
   for mode in replies sync-only; do
     for bot in "${order[@]}"; do
-      if [ "$bot" = doorman ]; then one Doorman.Bench "$mode" "$round" "${doorman[@]}"; else one matrix-bot-sdk "$mode" "$round" "${sdk[@]}"; fi
+      case $bot in
+        doorman) one Doorman.Bench "$mode" "$round" "${doorman[@]}" ;;
+        sdk) one matrix-bot-sdk "$mode" "$round" "${sdk[@]}" ;;
+        aot) one "Doorman.Bench (Native AOT)" "$mode" "$round" bench/Doorman.Bench/bin/aot/Doorman.Bench ;;
+      esac
     done
   done
 done
