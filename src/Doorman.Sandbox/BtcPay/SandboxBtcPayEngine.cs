@@ -214,6 +214,15 @@ internal sealed class SandboxBtcPayEngine : IDisposable
             return [.. webhooks.Where(w => w.StoreId == storeId)];
     }
 
+    public IReadOnlyList<SandboxBtcPayWebhook> WebhookSnapshot()
+    {
+        lock (gate)
+        {
+            return [.. webhooks.Select(w => new SandboxBtcPayWebhook(w.Id, w.StoreId, w.Settings.Url, w.Settings.Enabled,
+                w.Settings.AutomaticRedelivery, w.Settings.Everything, w.Settings.SpecificEvents, w.Settings.Secret))];
+        }
+    }
+
     public WebhookEntry? FindWebhook(string webhookId)
     {
         lock (gate)

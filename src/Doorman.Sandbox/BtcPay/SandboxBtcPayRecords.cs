@@ -62,3 +62,14 @@ public enum SandboxBtcPayOutage
     /// <summary>Nothing listens: connections are refused.</summary>
     ConnectionRefused,
 }
+
+/// <summary>A snapshot of one webhook, secret included (BTCPay never shows it again after creation; the sandbox does, for tests).</summary>
+public sealed record SandboxBtcPayWebhook(
+    string Id,
+    string StoreId,
+    string Url,
+    bool Enabled,
+    bool AutomaticRedelivery,
+    bool Everything,
+    IReadOnlyList<string> SpecificEvents,
+    string Secret);

@@ -54,6 +54,9 @@ public sealed class SandboxBtcPayServer : IAsyncDisposable
 
     public IReadOnlyList<SandboxBtcPayInvoice> Invoices => engine.Snapshot();
 
+    /// <summary>Every store's webhooks.</summary>
+    public IReadOnlyList<SandboxBtcPayWebhook> Webhooks => engine.WebhookSnapshot();
+
     /// <summary>Every delivery attempt so far, oldest first.</summary>
     public IReadOnlyList<SandboxWebhookDelivery> Deliveries => sender.Deliveries;
 
