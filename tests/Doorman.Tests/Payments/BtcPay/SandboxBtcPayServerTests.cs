@@ -193,7 +193,7 @@ public sealed class SandboxBtcPayServerTests
         for (var i = 0; i < waits.Length; i++)
         {
             await EventuallyAsync(() => server.Deliveries.Count == i + 1, $"attempt {i + 1}");
-            await Task.Delay(50); // let the sender start waiting before the clock moves
+            await Task.Delay(200); // let the sender start waiting before the clock moves
             clock.Advance(TimeSpan.FromSeconds(waits[i] - 1));
             await Task.Delay(50);
             Assert.Equal(i + 1, server.Deliveries.Count);
