@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 
 namespace Doorman.Payments.BtcPay;
@@ -16,7 +17,8 @@ public static class BtcPayWebhookEndpoint
     public static IEndpointRouteBuilder MapBtcPayWebhook(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
-        endpoints.MapPost(Path, (HttpContext context, BtcPayWebhookReceiver receiver) => receiver.HandleAsync(context));
+        // [FromServices]: without AddBtcPayPaymentBackend this fails loudly instead of being bound from the body.
+        endpoints.MapPost(Path, (HttpContext context, [FromServices] BtcPayWebhookReceiver receiver) => receiver.HandleAsync(context));
         return endpoints;
     }
 }
