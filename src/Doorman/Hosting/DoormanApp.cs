@@ -5,6 +5,7 @@ using Doorman.Matrix.Sync;
 using Doorman.Messaging;
 using Doorman.Outbox;
 using Doorman.Payments;
+using Doorman.Payments.BtcPay;
 using Doorman.Payments.Lnd;
 using Doorman.Rooms;
 using Doorman.Scheduling;
@@ -44,6 +45,8 @@ public static class DoormanApp
         builder.WebHost.UseUrls(builder.Configuration.GetSection(HttpOptions.Section).Get<HttpOptions>()?.Urls ?? new HttpOptions().Urls);
         var app = builder.Build();
         app.MapGet("/healthz", (Health health, CancellationToken cancellationToken) => health.CheckAsync(cancellationToken));
+        if (PaymentBackends.IsBtcPay(builder.Configuration))
+            app.MapBtcPayWebhook(); // POST /webhooks/btcpay
         return app;
     }
 
@@ -142,6 +145,7 @@ public static class DoormanApp
         services.AddSingleton<Reconciler>();
         services.AddSingleton<PaymentListener>();
         services.AddHostedService(sp => sp.GetRequiredService<PaymentListener>());
+        services.AddHostedService<PaymentPoller>();
         PaymentBackends.Add(services, configuration);
     }
 
@@ -171,10 +175,18 @@ public static class DoormanApp
     }
 }
 
-/// <summary>Registers the configured <see cref="IPaymentBackend"/> (<c>Payments:Backend</c>).</summary>
+/// <summary>Registers the configured <see cref="IPaymentBackend"/> (<c>Payments:Backend</c>: <c>Lnd</c> or <c>BtcPay</c>).</summary>
 public static class PaymentBackends
 {
-    public static void Add(IServiceCollection services, IConfiguration configuration) =>
-        // Lnd is the only backend so far; Payments:Backend is validated with the other options at start.
-        services.AddLndPaymentBackend(configuration.GetSection("Payments:Lnd"));
+    public static bool IsBtcPay(IConfiguration configuration) =>
+        string.Equals(configuration["Payments:Backend"], "BtcPay", StringComparison.OrdinalIgnoreCase);
+
+    public static void Add(IServiceCollection services, IConfiguration configuration)
+    {
+        // Any other value is refused by the options validator at start, naming the key.
+        if (IsBtcPay(configuration))
+            services.AddBtcPayPaymentBackend(configuration.GetSection("Payments:BtcPay"));
+        else
+            services.AddLndPaymentBackend(configuration.GetSection("Payments:Lnd"));
+    }
 }
