@@ -1,10 +1,8 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using NBitcoin.Secp256k1;
 
 namespace Doorman.Sandbox.BtcPay;
 
@@ -31,7 +29,7 @@ public sealed class SandboxBtcPayServer : IAsyncDisposable
     private SandboxBtcPayServer(SandboxBtcPayOptions options)
     {
         this.options = options;
-        using (var key = NewNodeKey(out nodeKey))
+        using (var key = SandboxParts.NewNodeKey(out nodeKey))
             NodePubKey = Convert.ToHexStringLower(key.CreatePubKey().ToBytes(compressed: true));
         engine = new SandboxBtcPayEngine(options, nodeKey);
         sender = new SandboxWebhookSender(engine, options);
@@ -252,23 +250,6 @@ public sealed class SandboxBtcPayServer : IAsyncDisposable
             return;
         var stopping = app;
         app = null;
-        try
-        {
-            await stopping.StopAsync(cancellationToken);
-        }
-        finally
-        {
-            await stopping.DisposeAsync();
-        }
-    }
-
-    private static ECPrivKey NewNodeKey(out byte[] keyBytes)
-    {
-        while (true)
-        {
-            keyBytes = RandomNumberGenerator.GetBytes(32);
-            if (ECPrivKey.TryCreate(keyBytes, out var key))
-                return key!;
-        }
+        await SandboxParts.StopAndDisposeAsync(stopping, cancellationToken);
     }
 }

@@ -8,58 +8,43 @@ using Xunit.Abstractions;
 namespace Doorman.Tests.EndToEnd;
 
 /// <summary>The bot against a homeserver that fails under it: restarts, repeated batches.</summary>
-public sealed class SandboxFaultTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class SandboxFaultTests(ITestOutputHelper output) : SandboxScenarioTests(output)
 {
-    private SandboxTestHomeserver _hs = null!;
-    private Scenario _s = null!;
-
-    public async Task InitializeAsync()
-    {
-        _hs = await SandboxTestHomeserver.StartAsync();
-        _s = await Scenario.StartAsync(_hs, output);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _s.DisposeAsync();
-        await _hs.DisposeAsync();
-    }
-
     [Fact]
     public async Task The_homeserver_restarting_mid_long_poll_loses_no_command()
     {
-        await _s.StartBotAsync();
-        var (roomId, _) = await _s.OwnerMakesRoomAsync();
+        await S.StartBotAsync();
+        var (roomId, _) = await S.OwnerMakesRoomAsync();
         await Task.Delay(500); // the bot is now inside a 30 s long-poll
 
-        await _hs.Server.RestartAsync();
-        var mark = _s.Owner.Mark;
-        await _s.Owner.SayAsync(roomId, "!gate set 12 sats per 12d");
-        await _s.Owner.WaitForMessageAsync(roomId, b => b.Contains("now costs 12 sats", StringComparison.Ordinal), Scenario.Patience, mark);
+        await Hs.Server.RestartAsync();
+        var mark = S.Owner.Mark;
+        await S.Owner.SayAsync(roomId, "!gate set 12 sats per 12d");
+        await S.Owner.WaitForMessageAsync(roomId, b => b.Contains("now costs 12 sats", StringComparison.Ordinal), Scenario.Patience, mark);
     }
 
     [Fact]
     public async Task A_batch_handled_twice_answers_once()
     {
         // As after a crash between handling a batch and storing its token: the same batch comes again.
-        await _s.StartBotAsync();
-        var (roomId, _) = await _s.OwnerMakesRoomAsync();
-        await _s.StopBotAsync();
-        using var probe = MatrixClient.Create(_hs.Url, _s.BotToken);
-        var since = await new Database(_s.DatabasePath).ReadAsync(tx => new Cursors().GetAsync(tx, Cursors.SyncSince), default);
-        await _s.Owner.SayAsync(roomId, "!gate set 3 sats per 3d");
+        await S.StartBotAsync();
+        var (roomId, _) = await S.OwnerMakesRoomAsync();
+        await S.StopBotAsync();
+        using var probe = MatrixClient.Create(Hs.Url, S.BotToken);
+        var since = await new Database(S.DatabasePath).ReadAsync(tx => new Cursors().GetAsync(tx, Cursors.SyncSince), default);
+        await S.Owner.SayAsync(roomId, "!gate set 3 sats per 3d");
         var batch = new SyncBatch(await probe.SyncAsync(since, null, TimeSpan.FromSeconds(5), default), IsInitial: false);
 
-        await _s.StartBotAsync(); // the bot syncs from its stored token and handles the command itself...
-        var handler = _s.Bot!.Services.GetRequiredService<ISyncHandler>();
+        await S.StartBotAsync(); // the bot syncs from its stored token and handles the command itself...
+        var handler = S.Bot!.Services.GetRequiredService<ISyncHandler>();
         await handler.HandleAsync(batch, default); // ...and the same batch is handled again
         await handler.HandleAsync(batch, default);
 
-        await _s.Owner.WaitForMessageAsync(roomId, b => b.Contains("now costs 3 sats", StringComparison.Ordinal), Scenario.Patience);
+        await S.Owner.WaitForMessageAsync(roomId, b => b.Contains("now costs 3 sats", StringComparison.Ordinal), Scenario.Patience);
         await Task.Delay(1000);
-        await _s.Owner.PumpAsync(TimeSpan.FromSeconds(1));
-        Assert.Single(_s.Owner.Seen, e => e.RoomId == roomId && Player.BodyOf(e.Event).Contains("now costs 3 sats", StringComparison.Ordinal));
-        Assert.Equal(1, await new Database(_s.DatabasePath).ReadAsync(
+        await S.Owner.PumpAsync(TimeSpan.FromSeconds(1));
+        Assert.Single(S.Owner.Seen, e => e.RoomId == roomId && Player.BodyOf(e.Event).Contains("now costs 3 sats", StringComparison.Ordinal));
+        Assert.Equal(1, await new Database(S.DatabasePath).ReadAsync(
             tx => tx.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM outgoing_messages WHERE content LIKE '%now costs 3 sats%'"), default));
     }
 }
