@@ -43,6 +43,36 @@ public sealed class SandboxBotTests(ITestOutputHelper output) : SandboxScenarioT
     }
 
     [Fact]
+    public async Task Bad_requests_get_a_clear_answer_and_change_nothing()
+    {
+        await S.StartBotAsync();
+        var (roomId, _) = await S.OwnerMakesRoomAsync();
+        var ungated = await S.Owner.CreateRoomAsync("free-" + Guid.NewGuid().ToString("N")[..6]);
+        var dm = await S.MemberOpensDmAsync();
+
+        async Task ExpectAsync(Doorman.Sandbox.Players.Player who, string room, string say, string answer)
+        {
+            var mark = who.Mark;
+            await who.SayAsync(room, say);
+            await who.WaitForMessageAsync(room, b => b.Contains(answer, StringComparison.Ordinal), Scenario.Patience, mark);
+        }
+
+        await ExpectAsync(S.Member, dm, "join #nowhere:localhost", "I don't know the room");
+        await ExpectAsync(S.Member, dm, "join", "Which room?");
+        await ExpectAsync(S.Member, dm, "join " + ungated, "is not a paid room");
+        await ExpectAsync(S.Member, dm, "join vip", "is not a room alias or id");
+        await ExpectAsync(S.Member, dm, "frobnicate", "I don't know “frobnicate”");
+        await ExpectAsync(S.Member, dm, "set 5 sats per 1d", "Say that in the room you want to gate");
+        await ExpectAsync(S.Owner, roomId, "!gate set -5 sats per 1d", "negative");
+        await ExpectAsync(S.Owner, roomId, "!gate set 5 sats per 30y", "not a duration");
+        await ExpectAsync(S.Owner, roomId, "!gate set 99999999999999999 sats per 1d", "21 million bitcoin");
+        await ExpectAsync(S.Owner, roomId, "!gate show", "is not gated");
+
+        Assert.Equal(0, await QueryAsync(tx => tx.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM gates")));
+        Assert.Equal(0, await QueryAsync(tx => tx.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM orders")));
+    }
+
+    [Fact]
     public async Task Messages_from_before_the_bot_joined_are_never_commands()
     {
         await S.StartBotAsync();
