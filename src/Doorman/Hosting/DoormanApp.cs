@@ -44,10 +44,40 @@ public static class DoormanApp
     {
         builder.WebHost.UseUrls(builder.Configuration.GetSection(HttpOptions.Section).Get<HttpOptions>()?.Urls ?? new HttpOptions().Urls);
         var app = builder.Build();
+        ValidateConfiguration(app.Services, PaymentBackends.IsBtcPay(builder.Configuration));
         app.MapGet("/healthz", (Health health, CancellationToken cancellationToken) => health.CheckAsync(cancellationToken));
         if (PaymentBackends.IsBtcPay(builder.Configuration))
             app.MapBtcPayWebhook(); // POST /webhooks/btcpay
         return app;
+    }
+
+    /// <summary>
+    /// Validates every section before anything is constructed, so all problems are reported together, each by its
+    /// key, and the bot stops before it touches the network (STYLE §3). Throws one <see cref="OptionsValidationException"/>.
+    /// </summary>
+    public static void ValidateConfiguration(IServiceProvider services, bool btcPay)
+    {
+        var failures = new List<string>();
+        void Check<T>()
+            where T : class
+        {
+            try
+            {
+                _ = services.GetRequiredService<IOptions<T>>().Value;
+            }
+            catch (OptionsValidationException e)
+            {
+                failures.AddRange(e.Failures);
+            }
+        }
+
+        Check<MatrixOptions>();
+        if (btcPay)
+            Check<BtcPayOptions>();
+        else
+            Check<LndOptions>();
+        if (failures.Count > 0)
+            throw new OptionsValidationException("Doorman", typeof(DoormanApp), failures);
     }
 
     public static IServiceCollection AddDoorman(this IServiceCollection services, IConfiguration configuration)

@@ -164,9 +164,10 @@ public sealed class SandboxBotTests(ITestOutputHelper output) : SandboxScenarioT
             settings["Matrix:AccessToken"] = "";
             settings["Matrix:AllowedInviters:0"] = "example.org";
             settings["Payments:InvoiceExpiry"] = "00:00:10";
+            settings["Payments:Lnd:Address"] = "http://plain-text.example:10009";
         }));
         var all = string.Join("\n", e.Failures);
-        foreach (var key in new[] { "Matrix:HomeserverUrl", "Matrix:UserId", "Matrix:AccessToken", "Matrix:AllowedInviters:0", "Payments:InvoiceExpiry" })
+        foreach (var key in new[] { "Matrix:HomeserverUrl", "Matrix:UserId", "Matrix:AccessToken", "Matrix:AllowedInviters:0", "Payments:InvoiceExpiry", "Payments:Lnd:Address" })
             Assert.Contains(key, all, StringComparison.Ordinal);
     }
 
