@@ -7,8 +7,9 @@ if (args.Contains("--healthcheck"))
 
 try
 {
-    var app = DoormanApp.Build(DoormanApp.CreateBuilder(args));
-    await app.RunAsync();
+    await using var app = DoormanApp.Build(DoormanApp.CreateBuilder(args));
+    await DoormanApp.StartAsync(app, CancellationToken.None);
+    await app.WaitForShutdownAsync();
     return Environment.ExitCode;
 }
 catch (Exception e) when (ConfigurationProblems(e) is { Count: > 0 } problems)

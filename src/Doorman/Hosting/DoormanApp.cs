@@ -34,8 +34,8 @@ public static class DoormanApp
         builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Quartz", LogLevel.Warning);
-        // Polly logs every handled retry as a warning; a 429 waited out is normal for a bot (our own Debug line says so).
-        builder.Logging.AddFilter("Polly", LogLevel.Error);
+        // Polly logs every handled retry (and the last one as an error): the boundary that handles the failure logs it once.
+        builder.Logging.AddFilter("Polly", LogLevel.None);
         builder.Services.AddDoorman(builder.Configuration);
         return builder;
     }
@@ -49,6 +49,16 @@ public static class DoormanApp
         if (PaymentBackends.IsBtcPay(builder.Configuration))
             app.MapBtcPayWebhook(); // POST /webhooks/btcpay
         return app;
+    }
+
+    /// <summary>
+    /// Starts the bot: the start-up checks first (database, Matrix session, payment backend), then the host with
+    /// every part. A failed check throws <see cref="StartupException"/> before any part is running.
+    /// </summary>
+    public static async Task StartAsync(WebApplication app, CancellationToken cancellationToken)
+    {
+        await app.Services.GetRequiredService<StartupChecks>().RunAsync(cancellationToken);
+        await app.StartAsync(cancellationToken);
     }
 
     /// <summary>
@@ -102,8 +112,7 @@ public static class DoormanApp
         services.AddOptions<StorageOptions>().Bind(configuration.GetSection(StorageOptions.Section));
         services.AddSingleton<IValidateOptions<MatrixOptions>, DoormanOptionsValidator>();
         services.AddSingleton<Fatal>();
-        // First hosted service: nothing else starts before the database and the account are known good.
-        services.AddHostedService<StartupChecks>();
+        services.AddSingleton<StartupChecks>();
     }
 
     private static void AddStorage(this IServiceCollection services)
