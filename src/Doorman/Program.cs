@@ -10,7 +10,12 @@ try
     await using var app = DoormanApp.Build(DoormanApp.CreateBuilder(args));
     await DoormanApp.StartAsync(app, CancellationToken.None);
     await app.WaitForShutdownAsync();
-    return Environment.ExitCode;
+    if (app.Services.GetRequiredService<Fatal>().Reason is { } reason)
+    {
+        Console.Error.WriteLine("Doorman stopped: " + reason);
+        return 1;
+    }
+    return 0;
 }
 catch (Exception e) when (ConfigurationProblems(e) is { Count: > 0 } problems)
 {
