@@ -32,7 +32,7 @@ public sealed class EmbeddedBot : IAsyncDisposable
         var app = DoormanApp.Build(builder);
         try
         {
-            await app.StartAsync(cancellationToken);
+            await DoormanApp.StartAsync(app, cancellationToken);
         }
         catch
         {

@@ -1,6 +1,7 @@
 using Doorman.Sandbox;
 
-// `dotnet run --project src/Doorman.Sandbox [-- --serve]`: watch the whole loop run on embedded servers.
+// `dotnet run --project src/Doorman.Sandbox [-- --btcpay] [-- --serve]`: watch the whole loop run on embedded servers
+// (LND by default, BTCPay Server with --btcpay); --serve keeps everything running afterwards.
 using var stop = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
 {
@@ -9,7 +10,7 @@ Console.CancelKeyPress += (_, e) =>
 };
 try
 {
-    return await new SandboxStory(Console.Out, serve: args.Contains("--serve")).RunAsync(stop.Token);
+    return await new SandboxStory(Console.Out, serve: args.Contains("--serve"), btcPay: args.Contains("--btcpay")).RunAsync(stop.Token);
 }
 catch (OperationCanceledException) when (stop.IsCancellationRequested)
 {

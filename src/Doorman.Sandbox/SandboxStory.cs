@@ -1,4 +1,5 @@
 using Doorman.Matrix.Events;
+using Doorman.Sandbox.BtcPay;
 using Doorman.Sandbox.Homeserver;
 using EventTypes = Doorman.Matrix.Events.EventTypes;
 using Membership = Doorman.Matrix.Events.Membership;
@@ -12,7 +13,7 @@ namespace Doorman.Sandbox;
 /// homeserver and Lightning node, the real bot, and two people: Alice gates a room, Bob pays to join, is
 /// invited, and is removed when his (short) paid period ends. Every step is printed as it happens.
 /// </summary>
-public sealed class SandboxStory(TextWriter output, bool serve)
+public sealed class SandboxStory(TextWriter output, bool serve, bool btcPay = false)
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
     private readonly DateTimeOffset _started = TimeProvider.System.GetUtcNow();
@@ -24,9 +25,12 @@ public sealed class SandboxStory(TextWriter output, bool serve)
         using var loggerFactory = LoggerFactory.Create(l => l.AddProvider(new StoryLoggerProvider(output, "homeserver")).SetMinimumLevel(LogLevel.Warning));
         await using var homeserver = await SandboxHomeserver.StartAsync(new SandboxHomeserverOptions { LoggerFactory = loggerFactory }, cancellationToken);
         await using var lightning = await SandboxLightningNode.StartAsync(new SandboxLightningOptions { LoggerFactory = loggerFactory }, cancellationToken);
+        await using var store = await SandboxBtcPayServer.StartAsync(new SandboxBtcPayOptions { LoggerFactory = loggerFactory }, cancellationToken);
         var lndFiles = lightning.WriteFiles(Path.Combine(dataDir, "lnd"));
         Say($"Embedded homeserver on {homeserver.Url} (server name {homeserver.ServerName})");
-        Say($"Embedded Lightning node (LND's gRPC over TLS, macaroon required) on {lightning.Address}");
+        Say(btcPay
+            ? $"Embedded BTCPay Server (Greenfield API, signed webhooks) on {store.Url}"
+            : $"Embedded Lightning node (LND's gRPC over TLS, macaroon required) on {lightning.Address}");
 
         var bot = homeserver.RegisterUser("doorman");
         var aliceAccount = homeserver.RegisterUser("alice");
@@ -35,18 +39,31 @@ public sealed class SandboxStory(TextWriter output, bool serve)
         using var bob = new Player("bob", homeserver.Url, bobAccount.UserId, bobAccount.AccessToken);
         Say($"Accounts: the bot {bot.UserId}, Alice (room owner) {alice.UserId}, Bob (member) {bob.UserId}");
 
+        var botUrl = $"http://127.0.0.1:{FreePort()}";
         var settings = new Dictionary<string, string?>
         {
             ["Matrix:HomeserverUrl"] = homeserver.Url.ToString(),
             ["Matrix:UserId"] = bot.UserId,
             ["Matrix:AccessToken"] = bot.AccessToken,
             ["Storage:Path"] = Path.Combine(dataDir, "doorman.db"),
-            ["Http:Urls"] = "http://127.0.0.1:0",
-            ["Payments:Backend"] = "Lnd",
-            ["Payments:Lnd:Address"] = lightning.Address.ToString(),
-            ["Payments:Lnd:MacaroonPath"] = Path.Combine(lndFiles, "invoice.macaroon"),
-            ["Payments:Lnd:TlsCertPath"] = Path.Combine(lndFiles, "tls.cert"),
+            ["Http:Urls"] = botUrl,
         };
+        if (btcPay)
+        {
+            settings["Payments:Backend"] = "BtcPay";
+            settings["Payments:BtcPay:Url"] = store.Url.ToString();
+            settings["Payments:BtcPay:StoreId"] = store.StoreId;
+            settings["Payments:BtcPay:ApiKey"] = store.CreateApiKey(
+                "btcpay.store.cancreateinvoice", "btcpay.store.canviewinvoices", "btcpay.store.webhooks.canmodifywebhooks");
+            settings["Payments:BtcPay:PublicUrl"] = botUrl;
+        }
+        else
+        {
+            settings["Payments:Backend"] = "Lnd";
+            settings["Payments:Lnd:Address"] = lightning.Address.ToString();
+            settings["Payments:Lnd:MacaroonPath"] = Path.Combine(lndFiles, "invoice.macaroon");
+            settings["Payments:Lnd:TlsCertPath"] = Path.Combine(lndFiles, "tls.cert");
+        }
         await using var doorman = await EmbeddedBot.StartAsync(settings,
             logging => logging.AddProvider(new StoryLoggerProvider(output, "bot")).SetMinimumLevel(LogLevel.Information)
                 .AddFilter("Microsoft", LogLevel.Warning).AddFilter("System", LogLevel.Warning).AddFilter("Quartz", LogLevel.Warning)
@@ -78,9 +95,13 @@ public sealed class SandboxStory(TextWriter output, bool serve)
         Say($"   bot → bob: [image] {image.ContentString("body")} ({image.ContentString("url")})");
         var bolt11 = Player.FindInvoice(Player.BodyOf(invoiceMessage))!;
 
-        Step("4. Bob pays the invoice from his wallet (the embedded node settles it)");
+        Step(btcPay ? "4. Bob pays the invoice from his wallet (the embedded BTCPay settles it and calls the bot's webhook)"
+            : "4. Bob pays the invoice from his wallet (the embedded node settles it)");
         var paidAt = TimeProvider.System.GetUtcNow();
-        await lightning.PayAsync(bolt11, cancellationToken: cancellationToken);
+        if (btcPay)
+            await store.PayAsync(bolt11, cancellationToken: cancellationToken);
+        else
+            await lightning.PayAsync(bolt11, cancellationToken: cancellationToken);
         await bob.WaitForInviteAsync(room, Patience, cancellationToken);
         Say($"   bob is invited to the room {(TimeProvider.System.GetUtcNow() - paidAt).TotalMilliseconds:F0} ms after paying");
         await bob.Client.JoinAsync(room, null, null, cancellationToken);
@@ -92,7 +113,8 @@ public sealed class SandboxStory(TextWriter output, bool serve)
         Say($"   the bot removed bob {(TimeProvider.System.GetUtcNow() - paidAt).TotalSeconds:F1} s after he paid (reason: {kick.ContentString("reason")})");
         await ShowReplyAsync(bob, dm, b => b.Contains("renew", StringComparison.Ordinal), mark, cancellationToken);
 
-        Step("Done: gate → ask → pay → invite → expire → remove, through Matrix over HTTP, LND over gRPC/TLS, SQLite and Quartz.");
+        Step(btcPay ? "Done: gate → ask → pay → invite → expire → remove, through Matrix over HTTP, BTCPay's Greenfield API and webhooks, SQLite and Quartz."
+            : "Done: gate → ask → pay → invite → expire → remove, through Matrix over HTTP, LND over gRPC/TLS, SQLite and Quartz.");
         if (serve)
         {
             Say("Still running (--serve). Point a Matrix client or curl at the homeserver; Ctrl+C stops everything.");
@@ -128,6 +150,14 @@ public sealed class SandboxStory(TextWriter output, bool serve)
         foreach (var line in Player.BodyOf(reply).Split('\n', StringSplitOptions.RemoveEmptyEntries))
             Say($"   bot → {who.Name}: {line}");
         return reply;
+    }
+
+    private static int FreePort()
+    {
+        // BTCPay calls the bot back, so the bot's address must be known before it starts.
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        socket.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        return ((System.Net.IPEndPoint)socket.LocalEndPoint!).Port;
     }
 
     private void Step(string text)

@@ -6,7 +6,6 @@ using Grpc.Core;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using NBitcoin.Secp256k1;
 
 namespace Doorman.Sandbox.Lightning;
 
@@ -33,7 +32,7 @@ public sealed class SandboxLightningNode : IAsyncDisposable
         certificate = SandboxTlsCertificate.Create(options.TimeProvider.GetUtcNow());
         TlsCertificatePem = certificate.ExportCertificatePem() + "\n";
 
-        using var key = NewNodeKey(out var keyBytes);
+        using var key = SandboxParts.NewNodeKey(out var keyBytes);
         identity = new SandboxNodeIdentity(keyBytes, Convert.ToHexStringLower(key.CreatePubKey().ToBytes(compressed: true)));
         macaroons = new SandboxMacaroons(
             RandomNumberGenerator.GetBytes(96), RandomNumberGenerator.GetBytes(96), options.AuthFailuresAsUnknown);
@@ -199,23 +198,6 @@ public sealed class SandboxLightningNode : IAsyncDisposable
             return;
         var stopping = app;
         app = null;
-        try
-        {
-            await stopping.StopAsync(cancellationToken);
-        }
-        finally
-        {
-            await stopping.DisposeAsync();
-        }
-    }
-
-    private static ECPrivKey NewNodeKey(out byte[] keyBytes)
-    {
-        while (true)
-        {
-            keyBytes = RandomNumberGenerator.GetBytes(32);
-            if (ECPrivKey.TryCreate(keyBytes, out var key))
-                return key!;
-        }
+        await SandboxParts.StopAndDisposeAsync(stopping, cancellationToken);
     }
 }

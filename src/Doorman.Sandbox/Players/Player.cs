@@ -33,6 +33,16 @@ public sealed class Player : IDisposable
 
     public MatrixClient Client { get; }
 
+    /// <summary>Rooms this player has been invited to (as its sync showed).</summary>
+    public IReadOnlyList<string> InvitedRooms
+    {
+        get
+        {
+            lock (_seen)
+                return [.. _invitedTo];
+        }
+    }
+
     /// <summary>Everything this player has seen, in order.</summary>
     public IReadOnlyList<(string RoomId, ClientEvent Event)> Seen
     {

@@ -19,6 +19,19 @@ public static class AccessRules
     }
 
     /// <summary>
+    /// How long before the end of a period the member is reminded to renew: three days for periods of a week or
+    /// more, a tenth of the period for shorter ones down to an hour, and no reminder for shorter periods (a
+    /// reminder seconds before the end is noise) or lifetime plans.
+    /// </summary>
+    public static TimeSpan? ReminderLead(TimeSpan? period) => period switch
+    {
+        null => null,
+        { } p when p >= TimeSpan.FromDays(7) => TimeSpan.FromDays(3),
+        { } p when p >= TimeSpan.FromHours(1) => p / 10,
+        _ => null,
+    };
+
+    /// <summary>
     /// An owner may configure the room: an operator, a creator (room version 12 creators outrank everyone), or a
     /// user whose level meets what <c>m.room.power_levels</c> itself requires. Read from live state (rule 6).
     /// </summary>

@@ -5,6 +5,7 @@ using Doorman.Matrix.Sync;
 using Doorman.Messaging;
 using Doorman.Outbox;
 using Doorman.Payments;
+using Doorman.Payments.BtcPay;
 using Doorman.Payments.Lnd;
 using Doorman.Rooms;
 using Doorman.Scheduling;
@@ -33,8 +34,8 @@ public static class DoormanApp
         builder.Logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Quartz", LogLevel.Warning);
-        // Polly logs every handled retry as a warning; a 429 waited out is normal for a bot (our own Debug line says so).
-        builder.Logging.AddFilter("Polly", LogLevel.Error);
+        // Polly logs every handled retry (and the last one as an error): the boundary that handles the failure logs it once.
+        builder.Logging.AddFilter("Polly", LogLevel.None);
         builder.Services.AddDoorman(builder.Configuration);
         return builder;
     }
@@ -43,8 +44,50 @@ public static class DoormanApp
     {
         builder.WebHost.UseUrls(builder.Configuration.GetSection(HttpOptions.Section).Get<HttpOptions>()?.Urls ?? new HttpOptions().Urls);
         var app = builder.Build();
+        ValidateConfiguration(app.Services, PaymentBackends.IsBtcPay(builder.Configuration));
         app.MapGet("/healthz", (Health health, CancellationToken cancellationToken) => health.CheckAsync(cancellationToken));
+        if (PaymentBackends.IsBtcPay(builder.Configuration))
+            app.MapBtcPayWebhook(); // POST /webhooks/btcpay
         return app;
+    }
+
+    /// <summary>
+    /// Starts the bot: the start-up checks first (database, Matrix session, payment backend), then the host with
+    /// every part. A failed check throws <see cref="StartupException"/> before any part is running.
+    /// </summary>
+    public static async Task StartAsync(WebApplication app, CancellationToken cancellationToken)
+    {
+        await app.Services.GetRequiredService<StartupChecks>().RunAsync(cancellationToken);
+        await app.StartAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Validates every section before anything is constructed, so all problems are reported together, each by its
+    /// key, and the bot stops before it touches the network (STYLE §3). Throws one <see cref="OptionsValidationException"/>.
+    /// </summary>
+    public static void ValidateConfiguration(IServiceProvider services, bool btcPay)
+    {
+        var failures = new List<string>();
+        void Check<T>()
+            where T : class
+        {
+            try
+            {
+                _ = services.GetRequiredService<IOptions<T>>().Value;
+            }
+            catch (OptionsValidationException e)
+            {
+                failures.AddRange(e.Failures);
+            }
+        }
+
+        Check<MatrixOptions>();
+        if (btcPay)
+            Check<BtcPayOptions>();
+        else
+            Check<LndOptions>();
+        if (failures.Count > 0)
+            throw new OptionsValidationException("Doorman", typeof(DoormanApp), failures);
     }
 
     public static IServiceCollection AddDoorman(this IServiceCollection services, IConfiguration configuration)
@@ -69,8 +112,7 @@ public static class DoormanApp
         services.AddOptions<StorageOptions>().Bind(configuration.GetSection(StorageOptions.Section));
         services.AddSingleton<IValidateOptions<MatrixOptions>, DoormanOptionsValidator>();
         services.AddSingleton<Fatal>();
-        // First hosted service: nothing else starts before the database and the account are known good.
-        services.AddHostedService<StartupChecks>();
+        services.AddSingleton<StartupChecks>();
     }
 
     private static void AddStorage(this IServiceCollection services)
@@ -142,6 +184,7 @@ public static class DoormanApp
         services.AddSingleton<Reconciler>();
         services.AddSingleton<PaymentListener>();
         services.AddHostedService(sp => sp.GetRequiredService<PaymentListener>());
+        services.AddHostedService<PaymentPoller>();
         PaymentBackends.Add(services, configuration);
     }
 
@@ -171,10 +214,18 @@ public static class DoormanApp
     }
 }
 
-/// <summary>Registers the configured <see cref="IPaymentBackend"/> (<c>Payments:Backend</c>).</summary>
+/// <summary>Registers the configured <see cref="IPaymentBackend"/> (<c>Payments:Backend</c>: <c>Lnd</c> or <c>BtcPay</c>).</summary>
 public static class PaymentBackends
 {
-    public static void Add(IServiceCollection services, IConfiguration configuration) =>
-        // Lnd is the only backend so far; Payments:Backend is validated with the other options at start.
-        services.AddLndPaymentBackend(configuration.GetSection("Payments:Lnd"));
+    public static bool IsBtcPay(IConfiguration configuration) =>
+        string.Equals(configuration["Payments:Backend"], "BtcPay", StringComparison.OrdinalIgnoreCase);
+
+    public static void Add(IServiceCollection services, IConfiguration configuration)
+    {
+        // Any other value is refused by the options validator at start, naming the key.
+        if (IsBtcPay(configuration))
+            services.AddBtcPayPaymentBackend(configuration.GetSection("Payments:BtcPay"));
+        else
+            services.AddLndPaymentBackend(configuration.GetSection("Payments:Lnd"));
+    }
 }

@@ -6,10 +6,13 @@ namespace Doorman.Hosting;
 /// </summary>
 public sealed partial class Fatal(IHostApplicationLifetime lifetime, ILogger<Fatal> logger)
 {
+    /// <summary>Why the bot stopped itself, if it did; Program exits with 1 then.</summary>
+    public string? Reason { get; private set; }
+
     public void Stop(string message)
     {
+        Reason = message;
         LogFatal(message);
-        Environment.ExitCode = 1;
         lifetime.StopApplication();
     }
 

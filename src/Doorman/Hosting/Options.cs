@@ -51,7 +51,7 @@ public sealed class PaymentsOptions
 {
     public const string Section = "Payments";
 
-    /// <summary><c>Lnd</c> (BTCPay comes later).</summary>
+    /// <summary><c>Lnd</c> (the operator's LND over gRPC) or <c>BtcPay</c> (a BTCPay Server store over Greenfield).</summary>
     public string Backend { get; set; } = "Lnd";
 
     /// <summary>How long an invoice may be paid.</summary>

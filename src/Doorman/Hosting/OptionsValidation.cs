@@ -33,8 +33,9 @@ public sealed class DoormanOptionsValidator(IOptions<OperatorOptions> operators,
         foreach (var (op, i) in operators.Value.Operators.Select((p, i) => (p, i)))
             if (!IsUserId(op))
                 problems.Add($"Operators:{i} (“{op}”) must be a user id like @admin:example.org");
-        if (!string.Equals(payments.Value.Backend, "Lnd", StringComparison.OrdinalIgnoreCase))
-            problems.Add($"Payments:Backend “{payments.Value.Backend}” is not supported: use Lnd");
+        if (payments.Value.Backend is not { } backend
+            || !(backend.Equals("Lnd", StringComparison.OrdinalIgnoreCase) || backend.Equals("BtcPay", StringComparison.OrdinalIgnoreCase)))
+            problems.Add($"Payments:Backend “{payments.Value.Backend}” is not supported: use Lnd or BtcPay");
         if (payments.Value.InvoiceExpiry < TimeSpan.FromMinutes(1) || payments.Value.InvoiceExpiry > TimeSpan.FromDays(7))
             problems.Add("Payments:InvoiceExpiry must be between 00:01:00 and 7.00:00:00 (hh:mm:ss)");
         if (string.IsNullOrWhiteSpace(storage.Value.Path))

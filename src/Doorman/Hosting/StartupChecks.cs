@@ -4,7 +4,7 @@ using Doorman.Storage;
 namespace Doorman.Hosting;
 
 /// <summary>
-/// Runs before anything else starts (registered first): migrates the database, establishes the Matrix session
+/// Runs before anything else starts (<see cref="DoormanApp.StartAsync"/>, before the host): migrates the database, establishes the Matrix session
 /// (<see cref="MatrixSession"/>) and asks the payment backend whether it can serve us. A wrong token or account
 /// stops the bot with a clear message; a payment node that is merely down is only a warning, because the
 /// listener reconnects once it is back.
@@ -13,9 +13,9 @@ public sealed partial class StartupChecks(
     Migrator migrator,
     MatrixSession session,
     IPaymentBackend payments,
-    ILogger<StartupChecks> logger) : IHostedService
+    ILogger<StartupChecks> logger)
 {
-    public async Task StartAsync(CancellationToken cancellationToken)
+    public async Task RunAsync(CancellationToken cancellationToken)
     {
         await migrator.MigrateAsync(cancellationToken);
 
@@ -35,8 +35,6 @@ public sealed partial class StartupChecks(
             throw new StartupException($"the {payments.Name} payment backend refused us: {e.Message}", e);
         }
     }
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     [LoggerMessage(LogLevel.Information, "Payment backend {Backend} is ready")]
     private partial void LogPaymentsReady(string backend);

@@ -12,6 +12,8 @@ public sealed partial class Sweeper(
     Database database,
     SubscriptionStore subscriptions,
     MembershipActionStore actions,
+    GateStore gates,
+    MessageOutbox outbox,
     OutboxSignals signals,
     TimeProvider time,
     ILogger<Sweeper> logger)
@@ -43,8 +45,33 @@ public sealed partial class Sweeper(
         }
         while (claimed > 0);
 
+        await RemindAsync(now, cancellationToken);
         return await database.ReadAsync(tx => subscriptions.NextDeadlineAsync(tx), cancellationToken);
     }
+
+    /// <summary>Tells members whose time is about to run out how to renew, once per expiry.</summary>
+    private async Task RemindAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var reminded = await database.WriteAsync(async tx =>
+        {
+            var count = 0;
+            foreach (var due in await subscriptions.RemindersDueAsync(tx, now, Batch))
+            {
+                if (!await subscriptions.ClaimReminderAsync(tx, due, now))
+                    continue;
+                var name = (await gates.GetAsync(tx, due.RoomId))?.RoomName ?? due.RoomId;
+                await outbox.ToUserAsync(tx, due.UserId, ReminderText(name, due.ExpiresAt), now);
+                count++;
+            }
+            return count;
+        }, cancellationToken);
+        if (reminded > 0)
+            outbox.Wake();
+    }
+
+    public static Messaging.Notice ReminderText(string roomName, DateTimeOffset expiresAt) =>
+        new Messaging.Notice().Text("Your access to ").Bold(roomName).Text($" ends on {Access.Quantities.FormatTime(expiresAt)}. To keep it, say ")
+            .Code("renew " + roomName).Text(" here and pay the invoice; the new period starts when the current one ends.");
 
     [LoggerMessage(LogLevel.Information, "{UserId}'s time in {RoomId} ran out at {ExpiresAt}; removal queued")]
     private partial void LogExpired(string userId, string roomId, DateTimeOffset expiresAt);

@@ -29,10 +29,11 @@ public sealed class GateStore
         var at = UnixMs.From(now);
         await tx.ExecuteAsync(
             """
-            INSERT INTO gates (room_id, room_name, enabled, grace_seconds, created_by, created_at, updated_by, updated_at)
-            VALUES (@roomId, @roomName, 1, 0, @actor, @at, @actor, @at)
-            ON CONFLICT (room_id) DO UPDATE SET room_name = excluded.room_name, updated_by = excluded.updated_by, updated_at = excluded.updated_at
-            """, new { roomId, roomName, actor, at });
+            INSERT INTO gates (room_id, room_name, enabled, grace_seconds, remind_seconds, created_by, created_at, updated_by, updated_at)
+            VALUES (@roomId, @roomName, 1, 0, @remindSeconds, @actor, @at, @actor, @at)
+            ON CONFLICT (room_id) DO UPDATE SET room_name = excluded.room_name, remind_seconds = excluded.remind_seconds,
+                updated_by = excluded.updated_by, updated_at = excluded.updated_at
+            """, new { roomId, roomName, actor, at, remindSeconds = (long?)Access.AccessRules.ReminderLead(period)?.TotalSeconds });
         await tx.ExecuteAsync(
             """
             INSERT INTO plans (room_id, name, price_msat, period_seconds, is_default, created_at)

@@ -52,13 +52,37 @@ public sealed class SubscriptionStore
             WHERE room_id = @RoomId AND user_id = @UserId AND expired_at IS NULL AND expires_at = @expiresAt
             """, new { due.RoomId, due.UserId, expiresAt = UnixMs.From(due.ExpiresAt), now = UnixMs.From(now) }) == 1;
 
-    /// <summary>The earliest deadline (expiry plus grace) not yet acted on, if any.</summary>
+    /// <summary>Subscriptions whose reminder time (expiry minus the room's lead) has come, still running and not yet reminded.</summary>
+    public async Task<IReadOnlyList<DueSubscription>> RemindersDueAsync(Tx tx, DateTimeOffset now, int limit) =>
+        (await tx.QueryAsync<DueRow>(
+            """
+            SELECT s.room_id AS RoomId, s.user_id AS UserId, s.expires_at AS ExpiresAt
+            FROM subscriptions s JOIN gates g ON g.room_id = s.room_id
+            WHERE s.reminded_at IS NULL AND s.expired_at IS NULL AND s.expires_at IS NOT NULL AND g.remind_seconds IS NOT NULL
+              AND s.expires_at - g.remind_seconds * 1000 <= @now AND s.expires_at > @now
+            ORDER BY s.expires_at LIMIT @limit
+            """, new { now = UnixMs.From(now), limit })).Select(r => new DueSubscription(r.RoomId, r.UserId, UnixMs.To(r.ExpiresAt))).ToList();
+
+    /// <summary>Claims a reminder once, and only for the expiry we saw (a renewal in between makes a new one due later).</summary>
+    public async Task<bool> ClaimReminderAsync(Tx tx, DueSubscription due, DateTimeOffset now) =>
+        await tx.ExecuteAsync(
+            """
+            UPDATE subscriptions SET reminded_at = @now, updated_at = @now
+            WHERE room_id = @RoomId AND user_id = @UserId AND reminded_at IS NULL AND expires_at = @expiresAt
+            """, new { due.RoomId, due.UserId, expiresAt = UnixMs.From(due.ExpiresAt), now = UnixMs.From(now) }) == 1;
+
+    /// <summary>The earliest deadline not yet acted on — a removal (expiry plus grace) or a reminder — if any.</summary>
     public async Task<DateTimeOffset?> NextDeadlineAsync(Tx tx) =>
         UnixMs.To(await tx.ExecuteScalarAsync<long?>(
             """
-            SELECT MIN(s.expires_at + g.grace_seconds * 1000)
-            FROM subscriptions s JOIN gates g ON g.room_id = s.room_id
-            WHERE s.expired_at IS NULL AND s.expires_at IS NOT NULL
+            SELECT MIN(deadline) FROM (
+                SELECT s.expires_at + g.grace_seconds * 1000 AS deadline
+                FROM subscriptions s JOIN gates g ON g.room_id = s.room_id
+                WHERE s.expired_at IS NULL AND s.expires_at IS NOT NULL
+                UNION ALL
+                SELECT s.expires_at - g.remind_seconds * 1000
+                FROM subscriptions s JOIN gates g ON g.room_id = s.room_id
+                WHERE s.reminded_at IS NULL AND s.expired_at IS NULL AND s.expires_at IS NOT NULL AND g.remind_seconds IS NOT NULL)
             """));
 
     private sealed record Row(string RoomId, string UserId, long? ExpiresAt, string Source, long? ExpiredAt)

@@ -73,7 +73,7 @@ public static class JsPeerStories
         s.Log($"member (js-sdk) knocked, got a DM with the invoice and a {image.Length}-byte QR code");
 
         var paid = Stopwatch.StartNew();
-        await s.Lightning.PayAsync(Player.FindInvoice(invoice.Body)!);
+        await s.Payments.PayAsync(Player.FindInvoice(invoice.Body)!);
         await member.WaitForMembershipAsync(roomId, "invite", timeout: Patience);
         s.Log($"member paid; the knock was accepted by an invite after {paid.ElapsedMilliseconds} ms");
         await member.JoinAsync(roomId);
@@ -100,7 +100,7 @@ public static class JsPeerStories
         await member.WaitForMessageAsync(dm, contains: "no paid rooms", sender: s.BotUserId, timeout: Patience);
         await member.SendAsync(dm, "join " + alias);
         var invoice = await member.WaitForMessageAsync(dm, contains: "lnbcrt", sender: s.BotUserId, timeout: Patience);
-        await s.Lightning.PayAsync(Player.FindInvoice(invoice.Body)!);
+        await s.Payments.PayAsync(Player.FindInvoice(invoice.Body)!);
         await member.WaitForMembershipAsync(roomId, "invite", timeout: Patience);
         var direct = await member.GetAccountDataAsync("m.direct");
         Assert.Contains(dm, direct?[s.BotUserId]?.AsArray().Select(n => n!.GetValue<string>()) ?? []);

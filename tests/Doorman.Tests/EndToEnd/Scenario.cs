@@ -17,27 +17,30 @@ public sealed class Scenario : IAsyncDisposable
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
     private readonly ITestOutputHelper _output;
-    private readonly string _lndFiles;
+    private readonly Uri _botUrl = new($"http://127.0.0.1:{FreePort.Next()}/");
 
-    private Scenario(ITestHomeserver homeserver, SandboxLightningNode lightning, TempDirectory dir, ITestOutputHelper output,
+    private Scenario(ITestHomeserver homeserver, ITestPayments payments, TempDirectory dir, ITestOutputHelper output,
         (string UserId, string Token) bot, Player owner, Player member, string ownerToken, string memberToken)
     {
         OwnerToken = ownerToken;
         MemberToken = memberToken;
         Homeserver = homeserver;
-        Lightning = lightning;
+        Payments = payments;
         Dir = dir;
         _output = output;
         BotUserId = bot.UserId;
         BotToken = bot.Token;
         Owner = owner;
         Member = member;
-        _lndFiles = lightning.WriteFiles(Path.Combine(dir.Path, "lnd"));
     }
 
     public ITestHomeserver Homeserver { get; }
 
-    public SandboxLightningNode Lightning { get; }
+    /// <summary>The payment backend the bot uses, and the member's wallet.</summary>
+    public ITestPayments Payments { get; }
+
+    /// <summary>The sandbox LND, when that is the backend.</summary>
+    public SandboxLightningNode Lightning => (Payments as LndTestPayments)?.Node ?? throw new InvalidOperationException($"the backend is {Payments.Kind}");
 
     public TempDirectory Dir { get; }
 
@@ -70,30 +73,35 @@ public sealed class Scenario : IAsyncDisposable
 
     public string DatabasePath => Path.Combine(Dir.Path, "doorman.db");
 
-    public static async Task<Scenario> StartAsync(ITestHomeserver homeserver, ITestOutputHelper output)
+    public static async Task<Scenario> StartAsync(ITestHomeserver homeserver, ITestOutputHelper output, Func<string, Task<ITestPayments>>? payments = null)
     {
         var dir = new TempDirectory();
-        var lightning = await SandboxLightningNode.StartAsync();
+        var backend = payments is null ? await LndTestPayments.StartAsync(Path.Combine(dir.Path, "lnd")) : await payments(dir.Path);
         var bot = await homeserver.RegisterAsync("doorman");
         var owner = await homeserver.RegisterAsync("owner");
         var member = await homeserver.RegisterAsync("member");
-        return new Scenario(homeserver, lightning, dir, output, bot,
+        return new Scenario(homeserver, backend, dir, output, bot,
             new Player("owner", homeserver.Url, owner.UserId, owner.AccessToken),
             new Player("member", homeserver.Url, member.UserId, member.AccessToken), owner.AccessToken, member.AccessToken);
     }
 
-    public Dictionary<string, string?> Settings => new()
+    public Dictionary<string, string?> Settings
     {
-        ["Matrix:HomeserverUrl"] = Homeserver.Url.ToString(),
-        ["Matrix:UserId"] = BotUserId,
-        ["Matrix:AccessToken"] = BotToken,
-        ["Storage:Path"] = DatabasePath,
-        ["Http:Urls"] = "http://127.0.0.1:0",
-        ["Payments:Backend"] = "Lnd",
-        ["Payments:Lnd:Address"] = Lightning.Address.ToString(),
-        ["Payments:Lnd:MacaroonPath"] = Path.Combine(_lndFiles, "invoice.macaroon"),
-        ["Payments:Lnd:TlsCertPath"] = Path.Combine(_lndFiles, "tls.cert"),
-    };
+        get
+        {
+            var settings = new Dictionary<string, string?>
+            {
+                ["Matrix:HomeserverUrl"] = Homeserver.Url.ToString(),
+                ["Matrix:UserId"] = BotUserId,
+                ["Matrix:AccessToken"] = BotToken,
+                ["Storage:Path"] = DatabasePath,
+                // A fixed port for the whole scenario: BTCPay calls the bot back on it, across restarts.
+                ["Http:Urls"] = _botUrl.ToString().TrimEnd('/'),
+            };
+            Payments.Configure(settings, _botUrl);
+            return settings;
+        }
+    }
 
     public async Task StartBotAsync(Action<Dictionary<string, string?>>? adjust = null)
     {
@@ -173,7 +181,7 @@ public sealed class Scenario : IAsyncDisposable
         await StopBotAsync();
         Owner.Dispose();
         Member.Dispose();
-        await Lightning.DisposeAsync();
+        await Payments.DisposeAsync();
         Dir.Dispose();
     }
 }

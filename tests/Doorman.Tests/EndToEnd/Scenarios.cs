@@ -22,7 +22,7 @@ public static class Scenarios
         var bolt11 = await s.MemberAsksToJoinAsync(dm, alias);
 
         var paid = Stopwatch.StartNew();
-        await s.Lightning.PayAsync(bolt11);
+        await s.Payments.PayAsync(bolt11);
         await s.Member.WaitForInviteAsync(roomId, Scenario.Patience);
         var settleToInvite = paid.Elapsed;
         s.Log($"member paid; invited after {settleToInvite.TotalMilliseconds:F0} ms");
@@ -77,7 +77,7 @@ public static class Scenarios
         var bolt11 = await s.MemberAsksToJoinAsync(dm, alias);
 
         await s.StopBotAsync();
-        await s.Lightning.PayAsync(bolt11);
+        await s.Payments.PayAsync(bolt11);
         s.Log("member paid while the bot was down");
         await s.StartBotAsync();
 

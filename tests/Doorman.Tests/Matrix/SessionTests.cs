@@ -9,62 +9,47 @@ using Xunit.Abstractions;
 namespace Doorman.Tests.Matrix;
 
 /// <summary>Password login that keeps one device across restarts, and homeserver discovery.</summary>
-public sealed class SessionTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class SessionTests(ITestOutputHelper output) : SandboxScenarioTests(output)
 {
-    private SandboxTestHomeserver _hs = null!;
-    private Scenario _s = null!;
-
-    public async Task InitializeAsync()
-    {
-        _hs = await SandboxTestHomeserver.StartAsync();
-        _s = await Scenario.StartAsync(_hs, output);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _s.DisposeAsync();
-        await _hs.DisposeAsync();
-    }
-
     private static void WithPassword(Dictionary<string, string?> settings)
     {
         settings["Matrix:AccessToken"] = null;
         settings["Matrix:Password"] = "doorman"; // the sandbox's password for a registered user is its localpart
     }
 
-    private Task<string?> StoredAsync(string name) => new Database(_s.DatabasePath).ReadAsync(tx => new Cursors().GetAsync(tx, name), default);
+    private Task<string?> StoredAsync(string name) => new Database(S.DatabasePath).ReadAsync(tx => new Cursors().GetAsync(tx, name), default);
 
     [Fact]
     public async Task A_password_login_keeps_one_device_across_restarts_and_relogins()
     {
-        await _s.StartBotAsync(WithPassword);
+        await S.StartBotAsync(WithPassword);
         var device = await StoredAsync("matrix.device_id");
         var token = await StoredAsync("matrix.access_token");
         Assert.NotNull(device);
         Assert.NotNull(token);
-        Assert.NotEqual(_s.BotToken, token);
+        Assert.NotEqual(S.BotToken, token);
 
         // A restart reuses the stored token: no new login, no new device.
-        await _s.StopBotAsync();
-        await _s.StartBotAsync(WithPassword);
+        await S.StopBotAsync();
+        await S.StartBotAsync(WithPassword);
         Assert.Equal(token, await StoredAsync("matrix.access_token"));
 
         // The server drops that token: the next start logs in again, on the same device.
-        await _s.StopBotAsync();
-        _hs.Server.InvalidateToken(token!);
-        await _s.StartBotAsync(WithPassword);
+        await S.StopBotAsync();
+        Hs.Server.InvalidateToken(token!);
+        await S.StartBotAsync(WithPassword);
         Assert.NotEqual(token, await StoredAsync("matrix.access_token"));
         Assert.Equal(device, await StoredAsync("matrix.device_id"));
 
         // And the bot works with it.
-        var (roomId, _) = await _s.OwnerMakesRoomAsync();
-        await _s.OwnerGatesAsync(roomId, "5 sats per 1d");
+        var (roomId, _) = await S.OwnerMakesRoomAsync();
+        await S.OwnerGatesAsync(roomId, "5 sats per 1d");
     }
 
     [Fact]
     public async Task A_wrong_password_stops_the_bot_without_printing_it()
     {
-        var e = await Assert.ThrowsAsync<Doorman.Hosting.StartupException>(() => _s.StartBotAsync(settings =>
+        var e = await Assert.ThrowsAsync<Doorman.Hosting.StartupException>(() => S.StartBotAsync(settings =>
         {
             settings["Matrix:AccessToken"] = null;
             settings["Matrix:Password"] = "hunter2-not-it";
@@ -77,8 +62,8 @@ public sealed class SessionTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task Discovery_follows_well_known_and_checks_versions()
     {
         // The sandbox serves /.well-known/matrix/client pointing at itself; "https://localhost" is routed to it.
-        using var http = new HttpClient(new RouteTo(_hs.Url));
-        Assert.Equal(_hs.Url, await Discovery.DiscoverAsync(http, "localhost", default));
+        using var http = new HttpClient(new RouteTo(Hs.Url));
+        Assert.Equal(Hs.Url, await Discovery.DiscoverAsync(http, "localhost", default));
     }
 
     [Fact]

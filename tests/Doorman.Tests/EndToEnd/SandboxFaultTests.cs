@@ -1,0 +1,108 @@
+using Doorman.Matrix;
+using Doorman.Matrix.Sync;
+using Doorman.Sandbox.Players;
+using Doorman.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Xunit.Abstractions;
+
+namespace Doorman.Tests.EndToEnd;
+
+/// <summary>The bot against a homeserver that fails under it: restarts, repeated batches.</summary>
+public sealed class SandboxFaultTests(ITestOutputHelper output) : SandboxScenarioTests(output)
+{
+    [Fact]
+    public async Task The_homeserver_restarting_mid_long_poll_loses_no_command()
+    {
+        await S.StartBotAsync();
+        var (roomId, _) = await S.OwnerMakesRoomAsync();
+        await Task.Delay(500); // the bot is now inside a 30 s long-poll
+
+        await Hs.Server.RestartAsync();
+        var mark = S.Owner.Mark;
+        await S.Owner.SayAsync(roomId, "!gate set 12 sats per 12d");
+        await S.Owner.WaitForMessageAsync(roomId, b => b.Contains("now costs 12 sats", StringComparison.Ordinal), Scenario.Patience, mark);
+    }
+
+    [Fact]
+    public async Task A_batch_handled_twice_answers_once()
+    {
+        // As after a crash between handling a batch and storing its token: the same batch comes again.
+        await S.StartBotAsync();
+        var (roomId, _) = await S.OwnerMakesRoomAsync();
+        await S.StopBotAsync();
+        using var probe = MatrixClient.Create(Hs.Url, S.BotToken);
+        var since = await new Database(S.DatabasePath).ReadAsync(tx => new Cursors().GetAsync(tx, Cursors.SyncSince), default);
+        await S.Owner.SayAsync(roomId, "!gate set 3 sats per 3d");
+        var batch = new SyncBatch(await probe.SyncAsync(since, null, TimeSpan.FromSeconds(5), default), IsInitial: false);
+
+        await S.StartBotAsync(); // the bot syncs from its stored token and handles the command itself...
+        var handler = S.Bot!.Services.GetRequiredService<ISyncHandler>();
+        await handler.HandleAsync(batch, default); // ...and the same batch is handled again
+        await handler.HandleAsync(batch, default);
+
+        await S.Owner.WaitForMessageAsync(roomId, b => b.Contains("now costs 3 sats", StringComparison.Ordinal), Scenario.Patience);
+        await Task.Delay(1000);
+        await S.Owner.PumpAsync(TimeSpan.FromSeconds(1));
+        Assert.Single(S.Owner.Seen, e => e.RoomId == roomId && Player.BodyOf(e.Event).Contains("now costs 3 sats", StringComparison.Ordinal));
+        Assert.Equal(1, await new Database(S.DatabasePath).ReadAsync(
+            tx => tx.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM outgoing_messages WHERE content LIKE '%now costs 3 sats%'"), default));
+    }
+
+    [Fact]
+    public async Task A_token_revoked_while_running_stops_the_bot_with_the_reason()
+    {
+        await S.StartBotAsync();
+        var (roomId, _) = await S.OwnerMakesRoomAsync();
+        var lifetime = S.Bot!.Services.GetRequiredService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>();
+        var stopping = new TaskCompletionSource();
+        using var _ = lifetime.ApplicationStopping.Register(() => stopping.TrySetResult());
+
+        Hs.Server.InvalidateToken(S.BotToken, softLogout: true);
+        await S.Owner.SayAsync(roomId, "hello"); // ends the bot's long-poll; the next request is refused
+        await stopping.Task.WaitAsync(Scenario.Patience);
+        var reason = S.Bot.Services.GetRequiredService<Doorman.Hosting.Fatal>().Reason;
+        Assert.Contains("no longer accepts the bot's access token", reason, StringComparison.Ordinal);
+        Assert.Contains("soft logout", reason, StringComparison.Ordinal);
+        Assert.DoesNotContain(S.BotToken, reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_encrypted_DM_gets_one_plain_notice_and_the_talk_moves_to_a_new_unencrypted_DM()
+    {
+        await S.StartBotAsync();
+        var dm = await S.Member.Client.CreateRoomAsync(new Doorman.Matrix.Rooms.CreateRoomRequest
+        {
+            Preset = Doorman.Matrix.Rooms.CreateRoomRequest.TrustedPrivateChat,
+            IsDirect = true,
+            Invite = [S.BotUserId],
+            InitialState = [new Doorman.Matrix.Rooms.InitialStateEvent
+            {
+                Type = "m.room.encryption",
+                Content = System.Text.Json.JsonDocument.Parse("""{"algorithm":"m.megolm.v1.aes-sha2"}""").RootElement.Clone(),
+            }],
+        }, default);
+        await S.Member.WaitForMembershipAsync(dm, S.BotUserId, Doorman.Matrix.Events.Membership.Join, Scenario.Patience);
+
+        var ciphertext = System.Text.Json.JsonDocument.Parse(
+            """{"algorithm":"m.megolm.v1.aes-sha2","ciphertext":"AwgAEnACgAkLmt6qF84IK++J7UDH2Za1YVchHyprqTqsg2yyOwAtHaZTwyNg37afzg8f3r9IsN9r4RNFg7MaZencUJe4qvELiDiopUjy5wYVDAtqdBzer5bWRD9ldxp1FLgbQvBcjkkywYjCsmsq6+hArLd9oAQZnGKn/qLsK+5uNX3PaWzDRC9wZPQvWYYPCTov3jCwXKTPsLKIiTrcCXDqMvnn8m+T3zF/I2zqxg158tnUwWWIw51UO","device_id":"RJYKSTBOIE","sender_key":"IlRMeOPX2e0MurIyfWEucYBRVOEEUMrOHqn/8mLqMjA","session_id":"X3lUlvLELLYxeTx4yOVu6UDpasGEVO0Jbu+QFnm0cKQ"}""").RootElement.Clone();
+        await S.Member.Client.SendEventAsync(dm, "m.room.encrypted", "enc-1", ciphertext, default);
+        var notice = await S.Member.WaitForMessageAsync(dm, b => b.Contains("cannot read encrypted messages", StringComparison.Ordinal), Scenario.Patience);
+        Assert.Equal("m.notice", notice.ContentString("msgtype"));
+
+        // The new DM: an invite from the bot, marked as direct, without encryption.
+        string? newDm = null;
+        for (var i = 0; i < 30 && newDm is null; i++)
+        {
+            await S.Member.PumpAsync(TimeSpan.FromSeconds(1));
+            newDm = S.Member.InvitedRooms.FirstOrDefault(r => r != dm);
+        }
+        Assert.NotNull(newDm);
+        Assert.Contains(S.Member.Seen, x => x.RoomId == newDm && x.Event.Type == "m.room.member" && x.Event.StateKey == S.Member.UserId
+            && x.Event.Sender == S.BotUserId && x.Event.ContentBool("is_direct"));
+        Assert.Null(Hs.Server.GetStateEvent(newDm!, "m.room.encryption"));
+        await S.Member.Client.SendEventAsync(dm, "m.room.encrypted", "enc-2", ciphertext, default);
+        await Task.Delay(1500);
+        await S.Member.PumpAsync(TimeSpan.FromSeconds(1));
+        Assert.Single(S.Member.Seen, e => e.RoomId == dm && Player.BodyOf(e.Event).Contains("cannot read encrypted", StringComparison.Ordinal));
+    }
+}
