@@ -38,23 +38,3 @@ public sealed class GateBot(MatrixClient client, string userId) : ISyncHandler
             RelatesTo = new RelatesTo { InReplyTo = new InReplyTo { EventId = command.EventId } },
         }, cancellationToken);
 }
-
-/// <summary>The sync position in memory: a restarted bench bot starts a fresh session, which replays nothing.</summary>
-public sealed class MemorySyncState : ISyncStateStore
-{
-    private SyncState _state = new(null, null, null);
-
-    public Task<SyncState> LoadAsync(CancellationToken cancellationToken) => Task.FromResult(_state);
-
-    public Task SaveSinceAsync(string? since, CancellationToken cancellationToken)
-    {
-        _state = _state with { Since = since };
-        return Task.CompletedTask;
-    }
-
-    public Task SaveFilterAsync(string filterId, string filterJson, CancellationToken cancellationToken)
-    {
-        _state = _state with { FilterId = filterId, FilterJson = filterJson };
-        return Task.CompletedTask;
-    }
-}

@@ -29,7 +29,7 @@ using var client = MatrixClient.Create(homeserverUrl, token, logger: new StderrL
 try
 {
     var me = await client.WhoAmIAsync(stop.Token);
-    var loop = new SyncLoop(client, new MemorySyncState(), new GateBot(client, me.UserId), new SyncLoopOptions(), TimeProvider.System,
+    var loop = new SyncLoop(client, new MemorySyncStateStore(), new GateBot(client, me.UserId), new SyncLoopOptions(), TimeProvider.System,
         new StderrLogger<SyncLoop>());
     await loop.RunAsync(me.UserId, stop.Token);
     return 0;

@@ -37,7 +37,7 @@ public sealed class SyncLoopFilterTests : IAsyncLifetime
         // While the bot is away a command arrives; its stored filter id is one the server does not know.
         await aliceClient.SendMessageAsync(room, "t1", new MessageContent { MsgType = MessageContent.Text, Body = "!gate status" }, default);
         var options = new SyncLoopOptions { LongPollTimeout = TimeSpan.FromSeconds(1), MinBackoff = TimeSpan.FromMilliseconds(20) };
-        var store = new Store(new SyncState(since, "9999", options.FilterJson));
+        var store = new MemorySyncStateStore(new SyncState(since, "9999", options.FilterJson));
         var handler = new FirstBatch();
         using var stop = new CancellationTokenSource();
         var running = new SyncLoop(botClient, store, handler, options, TimeProvider.System, NullLogger<SyncLoop>.Instance).RunAsync(bot.UserId, stop.Token);
@@ -49,25 +49,6 @@ public sealed class SyncLoopFilterTests : IAsyncLifetime
         Assert.False(batch.IsInitial, "the loop threw its sync position away over a refused filter");
         Assert.Contains(batch.Response.Rooms?.Join?[room].Timeline?.Events ?? [], e => e.ContentString("body") == "!gate status");
         Assert.NotEqual("9999", store.State.FilterId);
-    }
-
-    private sealed class Store(SyncState state) : ISyncStateStore
-    {
-        public SyncState State { get; private set; } = state;
-
-        public Task<SyncState> LoadAsync(CancellationToken cancellationToken) => Task.FromResult(State);
-
-        public Task SaveSinceAsync(string? since, CancellationToken cancellationToken)
-        {
-            State = State with { Since = since };
-            return Task.CompletedTask;
-        }
-
-        public Task SaveFilterAsync(string filterId, string filterJson, CancellationToken cancellationToken)
-        {
-            State = State with { FilterId = filterId, FilterJson = filterJson };
-            return Task.CompletedTask;
-        }
     }
 
     private sealed class FirstBatch : ISyncHandler

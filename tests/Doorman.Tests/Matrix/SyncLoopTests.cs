@@ -51,7 +51,7 @@ public sealed class SyncLoopTests : IAsyncLifetime
     {
         var room = await RoomWithBotAsync();
         await SayAsync(room, "old");
-        var store = new MemoryStore();
+        var store = new MemorySyncStateStore();
         var handler = new Recorder();
         using var stop = new CancellationTokenSource();
         var running = Loop(store, handler).RunAsync(_bot.UserId, stop.Token);
@@ -69,7 +69,7 @@ public sealed class SyncLoopTests : IAsyncLifetime
     public async Task A_failing_handler_keeps_the_token_so_the_batch_comes_again()
     {
         var room = await RoomWithBotAsync();
-        var store = new MemoryStore();
+        var store = new MemorySyncStateStore();
         var handler = new Recorder();
         using var stop = new CancellationTokenSource();
         var running = Loop(store, handler).RunAsync(_bot.UserId, stop.Token);
@@ -90,7 +90,7 @@ public sealed class SyncLoopTests : IAsyncLifetime
     public async Task A_refused_token_starts_a_fresh_session_that_replays_nothing()
     {
         await RoomWithBotAsync();
-        var store = new MemoryStore { State = new SyncState("garbage-token", null, null) };
+        var store = new MemorySyncStateStore(new SyncState("garbage-token", null, null));
         var handler = new Recorder();
         using var stop = new CancellationTokenSource();
         var running = Loop(store, handler).RunAsync(_bot.UserId, stop.Token);
@@ -104,7 +104,7 @@ public sealed class SyncLoopTests : IAsyncLifetime
     public async Task Server_errors_are_survived_with_backoff()
     {
         var room = await RoomWithBotAsync();
-        var store = new MemoryStore();
+        var store = new MemorySyncStateStore();
         var handler = new Recorder();
         using var stop = new CancellationTokenSource();
         var loop = Loop(store, handler);
@@ -125,7 +125,7 @@ public sealed class SyncLoopTests : IAsyncLifetime
     [Fact]
     public async Task An_invalidated_token_ends_the_loop_with_the_reason()
     {
-        var store = new MemoryStore();
+        var store = new MemorySyncStateStore();
         var handler = new Recorder();
         var running = Loop(store, handler).RunAsync(_bot.UserId, CancellationToken.None);
         await handler.WaitAsync(b => b.IsInitial);
@@ -137,25 +137,6 @@ public sealed class SyncLoopTests : IAsyncLifetime
 
     private static List<string> Bodies(SyncBatch batch) =>
         (batch.Response.Rooms?.Join ?? []).Values.SelectMany(r => r.Timeline?.Events ?? []).Select(e => e.ContentString("body") ?? "").ToList();
-
-    private sealed class MemoryStore : ISyncStateStore
-    {
-        public SyncState State { get; set; } = new(null, null, null);
-
-        public Task<SyncState> LoadAsync(CancellationToken cancellationToken) => Task.FromResult(State);
-
-        public Task SaveSinceAsync(string? since, CancellationToken cancellationToken)
-        {
-            State = State with { Since = since };
-            return Task.CompletedTask;
-        }
-
-        public Task SaveFilterAsync(string filterId, string filterJson, CancellationToken cancellationToken)
-        {
-            State = State with { FilterId = filterId, FilterJson = filterJson };
-            return Task.CompletedTask;
-        }
-    }
 
     private sealed class Recorder : ISyncHandler
     {
