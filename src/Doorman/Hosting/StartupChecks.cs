@@ -7,10 +7,13 @@ namespace Doorman.Hosting;
 /// Runs before anything else starts (<see cref="DoormanApp.StartAsync"/>, before the host): migrates the database, establishes the Matrix session
 /// (<see cref="MatrixSession"/>) and asks the payment backend whether it can serve us. A wrong token or account
 /// stops the bot with a clear message; a payment node that is merely down is only a warning, because the
-/// listener reconnects once it is back.
+/// listener reconnects once it is back. Orders still pending with another backend than the configured one are named:
+/// nothing can check them now.
 /// </summary>
 public sealed partial class StartupChecks(
     Migrator migrator,
+    Database database,
+    OrderStore orders,
     MatrixSession session,
     IPaymentBackend payments,
     ILogger<StartupChecks> logger)
@@ -18,6 +21,11 @@ public sealed partial class StartupChecks(
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         await migrator.MigrateAsync(cancellationToken);
+
+        // Orders are looked up only with the backend that issued them (Reconciler): after a switch of
+        // Payments:Backend, a payment to an old invoice would go unseen. Say so, and what to do.
+        foreach (var other in await database.ReadAsync(tx => orders.PendingWithOtherBackendsAsync(tx, payments.Name), cancellationToken))
+            LogPendingElsewhere(other.Count, other.Backend, other.LatestExpiry, payments.Name);
 
         await session.EstablishAsync(cancellationToken);
 
@@ -35,6 +43,11 @@ public sealed partial class StartupChecks(
             throw new StartupException($"the {payments.Name} payment backend refused us: {e.Message}", e);
         }
     }
+
+    [LoggerMessage(LogLevel.Warning, "{Count} order(s) made with the {Other} backend are still pending (their invoices expire by {LatestExpiry:u}); "
+        + "with Payments:Backend = {Backend} nothing checks them, so a payment to one of them goes unseen. Run once with Payments:Backend = {Other} "
+        + "until they are paid or expired")]
+    private partial void LogPendingElsewhere(long count, string other, DateTimeOffset latestExpiry, string backend);
 
     [LoggerMessage(LogLevel.Information, "Payment backend {Backend} is ready")]
     private partial void LogPaymentsReady(string backend);

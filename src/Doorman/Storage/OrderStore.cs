@@ -8,6 +8,9 @@ public static class OrderStatus
     public const string Underpaid = "underpaid";
 }
 
+/// <summary>Orders still pending with a backend that is not the configured one.</summary>
+public sealed record PendingElsewhere(string Backend, long Count, DateTimeOffset LatestExpiry);
+
 /// <summary>An order: a member asked for access, we issued an invoice.</summary>
 public sealed record Order(
     string Id, string RoomId, string UserId, string PlanName, long AmountMsat, TimeSpan? Period,
@@ -50,6 +53,13 @@ public sealed class OrderStore
     public async Task<IReadOnlyList<Order>> PendingAsync(Tx tx, string backend) =>
         (await tx.QueryAsync<OrderRow>($"SELECT {Columns} FROM orders WHERE status = 'pending' AND backend = @backend ORDER BY id", new { backend }))
             .Select(r => r.ToOrder()).ToList();
+
+    /// <summary>Pending orders issued by backends other than <paramref name="backend"/>: how many, and when the last invoice expires, per backend.</summary>
+    public async Task<IReadOnlyList<PendingElsewhere>> PendingWithOtherBackendsAsync(Tx tx, string backend) =>
+        (await tx.QueryAsync<(string Backend, long Count, long LatestExpiry)>(
+            "SELECT backend, COUNT(*), MAX(expires_at) FROM orders WHERE status = 'pending' AND backend <> @backend GROUP BY backend ORDER BY backend",
+            new { backend }))
+            .Select(r => new PendingElsewhere(r.Backend, r.Count, UnixMs.To(r.LatestExpiry))).ToList();
 
     public async Task<IReadOnlyList<Order>> PendingForMemberAsync(Tx tx, string userId) =>
         (await tx.QueryAsync<OrderRow>($"SELECT {Columns} FROM orders WHERE status = 'pending' AND user_id = @userId ORDER BY id", new { userId }))

@@ -183,4 +183,29 @@ public sealed class SandboxBotTests(ITestOutputHelper output) : SandboxScenarioT
         Assert.Contains("lnd", e.Message, StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain(hex, e.Message, StringComparison.OrdinalIgnoreCase);
     }
+
+    [Fact]
+    public async Task Orders_left_pending_with_another_backend_are_named_at_start_up()
+    {
+        await S.StartBotAsync();
+        await S.StopBotAsync();
+        // As if the operator had run on BTCPay before switching Payments:Backend to LND: two invoices never resolved.
+        var expiries = new[] { DateTimeOffset.UnixEpoch.AddDays(20_000), DateTimeOffset.UnixEpoch.AddDays(20_001) };
+        await new Database(S.DatabasePath).WriteAsync(async tx =>
+        {
+            var orders = new OrderStore();
+            foreach (var (expiry, i) in expiries.Select((e, i) => (e, i)))
+            {
+                await orders.InsertAsync(tx, new Order($"old-{i}", "!room:localhost", S.Member.UserId, "default", 1_000, TimeSpan.FromDays(30),
+                    "btcpay", $"invoice-{i}", "lnbc1", $"hash-{i}", OrderStatus.Pending, null, expiry.AddMinutes(-30), expiry, null, null));
+            }
+        }, default);
+
+        await S.StartBotAsync();
+        var warning = Assert.Single(S.BotLog, l => l.Contains("made with the btcpay backend", StringComparison.Ordinal));
+        Assert.Contains("2 order(s)", warning, StringComparison.Ordinal);
+        Assert.Contains(expiries[1].ToString("u", System.Globalization.CultureInfo.InvariantCulture), warning, StringComparison.Ordinal);
+        Assert.Contains("Payments:Backend = btcpay", warning, StringComparison.Ordinal);
+        Assert.DoesNotContain(S.BotLog, l => l.Contains("made with the lnd backend", StringComparison.Ordinal));
+    }
 }
