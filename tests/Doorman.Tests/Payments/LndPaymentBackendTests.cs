@@ -1,5 +1,6 @@
 using Doorman.Payments;
 using Doorman.Payments.Bolt11;
+using Doorman.Payments.Lnd;
 using Doorman.Sandbox.Lightning;
 using Microsoft.Extensions.Time.Testing;
 using static Doorman.Tests.Payments.LndTestHarness;
@@ -278,5 +279,31 @@ public sealed class LndPaymentBackendTests
         await Assert.ThrowsAsync<ArgumentException>(() => backend.CreateInvoiceAsync(Request(memo: new string('x', 640)), CancellationToken.None));
 
         Assert.Empty(node.Invoices);
+    }
+
+    /// <summary>
+    /// LND's states as the settle rule needs them: only SETTLED carries a payment. ACCEPTED is a hold invoice whose
+    /// HTLCs are locked in but not yet claimed (lightning.proto, Invoice.InvoiceState): it may report amt_paid_msat,
+    /// yet the money can still go back, so it grants nothing.
+    /// </summary>
+    [Theory]
+    [InlineData("Open", InvoiceState.Open, 0)]
+    [InlineData("Accepted", InvoiceState.Open, 0)]
+    [InlineData("Canceled", InvoiceState.Canceled, 0)]
+    [InlineData("Settled", InvoiceState.Settled, 12_345_000)]
+    public void Only_a_settled_invoice_reports_what_was_paid(string lndState, InvoiceState expected, long paidMsat)
+    {
+        var invoice = new Lnrpc.Invoice
+        {
+            RHash = Google.Protobuf.ByteString.CopyFrom(Enumerable.Range(0, 32).Select(i => (byte)i).ToArray()),
+            State = Enum.Parse<Lnrpc.Invoice.Types.InvoiceState>(lndState),
+            ValueMsat = 12_000_000,
+            AmtPaidMsat = 12_345_000,
+        };
+        var update = LndPaymentBackend.ToUpdate(invoice, cursor: null);
+        Assert.Equal(expected, update.State);
+        Assert.Equal(paidMsat, update.PaidMsat);
+        Assert.Equal(12_000_000, update.AmountMsat);
+        Assert.Equal("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", update.Reference);
     }
 }
