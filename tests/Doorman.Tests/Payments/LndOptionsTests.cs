@@ -173,18 +173,12 @@ public sealed class LndOptionsTests
     [Fact]
     public void Registration_validates_on_start_and_reports_every_problem()
     {
-        var configuration = new ConfigurationBuilder()
-            .AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["Payments:Lnd:Address"] = "http://127.0.0.1:10009",
-                ["Payments:Lnd:MacaroonHex"] = "nothex",
-                ["Payments:Lnd:TlsCertThumbprint"] = "abc",
-            })
-            .Build();
-        using var services = new ServiceCollection()
-            .AddLogging()
-            .AddLndPaymentBackend(configuration.GetSection("Payments:Lnd"))
-            .BuildServiceProvider();
+        using var services = Registered(new()
+        {
+            ["Payments:Lnd:Address"] = "http://127.0.0.1:10009",
+            ["Payments:Lnd:MacaroonHex"] = "nothex",
+            ["Payments:Lnd:TlsCertThumbprint"] = "abc",
+        });
 
         var error = Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IStartupValidator>().Validate());
 
@@ -198,13 +192,7 @@ public sealed class LndOptionsTests
     public async Task Registration_with_an_lndconnect_uri_reaches_the_node()
     {
         await using var node = await SandboxLightningNode.StartAsync();
-        var configuration = new ConfigurationBuilder()
-            .AddInMemoryCollection(new Dictionary<string, string?> { ["Payments:Lnd:ConnectUri"] = ConnectUriOf(node) })
-            .Build();
-        await using var services = new ServiceCollection()
-            .AddLogging()
-            .AddLndPaymentBackend(configuration.GetSection("Payments:Lnd"))
-            .BuildServiceProvider();
+        await using var services = Registered(new() { ["Payments:Lnd:ConnectUri"] = ConnectUriOf(node) });
         services.GetRequiredService<IStartupValidator>().Validate();
         var backend = services.GetRequiredService<IPaymentBackend>();
 
@@ -222,19 +210,13 @@ public sealed class LndOptionsTests
         var directory = node.WriteFiles(Path.Combine(Path.GetTempPath(), "doorman-lnd-" + Guid.NewGuid().ToString("N")));
         try
         {
-            var configuration = new ConfigurationBuilder()
-                .AddInMemoryCollection(new Dictionary<string, string?>
-                {
-                    ["Payments:Lnd:Address"] = node.Address.ToString(),
-                    ["Payments:Lnd:MacaroonPath"] = Path.Combine(directory, "invoice.macaroon"),
-                    ["Payments:Lnd:TlsCertPath"] = Path.Combine(directory, "tls.cert"),
-                    ["Payments:Lnd:RequestTimeout"] = "00:00:05",
-                })
-                .Build();
-            await using var services = new ServiceCollection()
-                .AddLogging()
-                .AddLndPaymentBackend(configuration.GetSection("Payments:Lnd"))
-                .BuildServiceProvider();
+            await using var services = Registered(new()
+            {
+                ["Payments:Lnd:Address"] = node.Address.ToString(),
+                ["Payments:Lnd:MacaroonPath"] = Path.Combine(directory, "invoice.macaroon"),
+                ["Payments:Lnd:TlsCertPath"] = Path.Combine(directory, "tls.cert"),
+                ["Payments:Lnd:RequestTimeout"] = "00:00:05",
+            });
             services.GetRequiredService<IStartupValidator>().Validate();
             var backend = services.GetRequiredService<IPaymentBackend>();
 
@@ -248,6 +230,13 @@ public sealed class LndOptionsTests
             Directory.Delete(directory, recursive: true);
         }
     }
+
+    /// <summary>The backend registered as the bot registers it, from these settings.</summary>
+    private static ServiceProvider Registered(Dictionary<string, string?> settings) =>
+        new ServiceCollection()
+            .AddLogging()
+            .AddLndPaymentBackend(new ConfigurationBuilder().AddInMemoryCollection(settings).Build().GetSection("Payments:Lnd"))
+            .BuildServiceProvider();
 
     private static string ConnectUriOf(SandboxLightningNode node) =>
         $"lndconnect://127.0.0.1:{node.Address.Port}?cert={Base64Url.EncodeToString(node.TlsCertificateDer)}"

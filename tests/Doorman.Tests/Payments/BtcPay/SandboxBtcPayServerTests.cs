@@ -209,14 +209,20 @@ public sealed class SandboxBtcPayServerTests
 
     internal static async Task<(HttpStatusCode Status, JsonNode? Body)> RawAsync(SandboxBtcPayServer server, string apiKey, HttpMethod method, string path, string? json = null)
     {
+        var (status, body) = await GreenfieldAsync(server, apiKey, method, path, json);
+        return (status, body.Length > 0 ? JsonNode.Parse(body) : null);
+    }
+
+    /// <summary>One Greenfield request with the API key, as a client sends it; the answer's status and body text.</summary>
+    internal static async Task<(HttpStatusCode Status, string Body)> GreenfieldAsync(SandboxBtcPayServer server, string apiKey, HttpMethod method, string path, string? json = null)
+    {
         using var http = new HttpClient { BaseAddress = server.Url };
         using var request = new HttpRequestMessage(method, path);
         request.Headers.TryAddWithoutValidation("Authorization", "token " + apiKey);
         if (json is not null)
             request.Content = new StringContent(json, Encoding.UTF8, "application/json");
         using var response = await http.SendAsync(request);
-        var body = await response.Content.ReadAsStringAsync();
-        return (response.StatusCode, body.Length > 0 ? JsonNode.Parse(body) : null);
+        return (response.StatusCode, await response.Content.ReadAsStringAsync());
     }
 
     /// <summary>A webhook receiver that answers 200 and keeps each body's bytes and its BTCPay-Sig header.</summary>
