@@ -208,4 +208,53 @@ public sealed class SandboxBotTests(ITestOutputHelper output) : SandboxScenarioT
         Assert.Contains("Payments:Backend = btcpay", warning, StringComparison.Ordinal);
         Assert.DoesNotContain(S.BotLog, l => l.Contains("made with the lnd backend", StringComparison.Ordinal));
     }
+
+    /// <summary>DESIGN §4 rule 6: owner commands are authorized against the room's power levels as they are now, not a cache.</summary>
+    [Fact]
+    public async Task A_change_of_power_counts_from_the_next_command()
+    {
+        await S.StartBotAsync();
+        var (roomId, _) = await S.OwnerMakesRoomAsync();
+        await S.Owner.Client.InviteAsync(roomId, S.Member.UserId, null, default);
+        await S.Member.WaitForInviteAsync(roomId, Scenario.Patience);
+        await S.Member.Client.JoinAsync(roomId, null, null, default);
+
+        await S.Owner.SetPowerLevelAsync(roomId, S.Member.UserId, 100);
+        var mark = S.Member.Mark;
+        await S.Member.SayAsync(roomId, "!gate set 5 sats per 1d");
+        await S.Member.WaitForMessageAsync(roomId, b => b.Contains("now costs 5 sats", StringComparison.Ordinal), Scenario.Patience, mark);
+
+        // Stepping down: a peer at 100 cannot be demoted by the owner (also at 100), but may lower their own level.
+        await S.Member.SetPowerLevelAsync(roomId, S.Member.UserId, 0);
+        mark = S.Member.Mark;
+        await S.Member.SayAsync(roomId, "!gate set 9 sats per 1d");
+        await S.Member.WaitForMessageAsync(roomId, b => b.Contains("Only this room's owners", StringComparison.Ordinal), Scenario.Patience, mark);
+        Assert.Equal(5_000, await QueryAsync(tx => tx.ExecuteScalarAsync<long>(
+            "SELECT price_msat FROM plans WHERE room_id = @roomId AND is_default = 1", new { roomId })));
+    }
+
+    /// <summary>DESIGN §4 rule 7: a notice is never a command (bots must not answer bots), in a room or a DM.</summary>
+    [Fact]
+    public async Task A_notice_is_never_a_command()
+    {
+        await S.StartBotAsync();
+        var (roomId, alias) = await S.OwnerMakesRoomAsync();
+        await S.OwnerGatesAsync(roomId, "5 sats per 1d");
+        var dm = await S.MemberOpensDmAsync();
+
+        await S.Owner.Client.SendMessageAsync(roomId, Guid.NewGuid().ToString("N"),
+            new MessageContent { MsgType = MessageContent.Notice, Body = "!gate set 9 sats per 1d" }, default);
+        await S.Member.Client.SendMessageAsync(dm, Guid.NewGuid().ToString("N"),
+            new MessageContent { MsgType = MessageContent.Notice, Body = "join " + alias }, default);
+        // Commands after the notices are answered, so the bot has read past them.
+        var ownerMark = S.Owner.Mark;
+        await S.Owner.SayAsync(roomId, "!gate show");
+        var shown = await S.Owner.WaitForMessageAsync(roomId, b => b.Contains(" costs ", StringComparison.Ordinal), Scenario.Patience, ownerMark);
+        var memberMark = S.Member.Mark;
+        await S.Member.SayAsync(dm, "status");
+        await S.Member.WaitForAsync(dm, e => e.Sender == S.BotUserId, Scenario.Patience, "the answer to status", memberMark);
+
+        Assert.Contains("5 sats per 1 day", Player.BodyOf(shown), StringComparison.Ordinal);
+        Assert.Equal(0, await QueryAsync(tx => tx.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM orders")));
+    }
 }
