@@ -40,6 +40,12 @@ public sealed class SyncLoopOptions
     public TimeSpan MinBackoff { get; set; } = TimeSpan.FromSeconds(1);
 
     public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// How long a batch already fetched may still take when the loop is asked to stop: it is handled to the end and
+    /// its token stored, unless this runs out first (then it is cancelled, and comes again after a restart).
+    /// </summary>
+    public TimeSpan StopGrace { get; set; } = TimeSpan.FromSeconds(10);
 }
 
 /// <summary>
@@ -107,8 +113,7 @@ public sealed partial class SyncLoop(MatrixClient client, ISyncStateStore store,
                     continue;
                 }
 
-                await handler.HandleAsync(new SyncBatch(response, initial), cancellationToken);
-                await store.SaveSinceAsync(response.NextBatch, cancellationToken);
+                await HandleToTheEndAsync(new SyncBatch(response, initial), cancellationToken);
                 since = response.NextBatch;
                 refusedFilter = false;
 
@@ -147,6 +152,27 @@ public sealed partial class SyncLoop(MatrixClient client, ISyncStateStore store,
                     return;
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Hands the batch to the handler and stores its token. A stop asked for meanwhile does not cut the batch short
+    /// (it would come again, and a session's first batch comes again as a fresh session, which treats nothing in it
+    /// as a command, so a message sent while the bot is down would go unanswered); it only starts the
+    /// <see cref="SyncLoopOptions.StopGrace"/> countdown.
+    /// </summary>
+    private async Task HandleToTheEndAsync(SyncBatch batch, CancellationToken stopping)
+    {
+        using var finishing = new CancellationTokenSource();
+        using var countdown = stopping.Register(() => finishing.CancelAfter(options.StopGrace));
+        try
+        {
+            await handler.HandleAsync(batch, finishing.Token);
+            await store.SaveSinceAsync(batch.Response.NextBatch, finishing.Token);
+        }
+        catch (OperationCanceledException) when (finishing.IsCancellationRequested)
+        {
+            throw new OperationCanceledException("the batch did not finish within the stop grace", stopping);
         }
     }
 

@@ -135,8 +135,73 @@ public sealed class SyncLoopTests : IAsyncLifetime
         Assert.True(e.SoftLogout);
     }
 
+    [Fact]
+    public async Task A_batch_being_handled_when_the_loop_is_stopped_is_finished_and_its_token_stored()
+    {
+        var store = new MemorySyncStateStore();
+        var handler = new Holding();
+        using var stop = new CancellationTokenSource();
+        var running = Loop(store, handler).RunAsync(_bot.UserId, stop.Token);
+
+        var batch = await handler.Started.WaitAsync(TimeSpan.FromSeconds(15)); // the session's first batch, held
+        await stop.CancelAsync();
+        await Task.Delay(200);
+        Assert.False(running.IsCompleted);
+        handler.Release.SetResult();
+        await running.WaitAsync(TimeSpan.FromSeconds(15));
+
+        Assert.True(batch.IsInitial);
+        Assert.False(handler.SawCancellation);
+        Assert.Equal(batch.Response.NextBatch, store.State.Since);
+    }
+
+    [Fact]
+    public async Task A_batch_that_outlasts_the_stop_grace_is_cancelled_and_its_token_not_stored()
+    {
+        var store = new MemorySyncStateStore();
+        var handler = new Holding();
+        using var stop = new CancellationTokenSource();
+        var loop = new SyncLoop(_botClient, store, handler, new SyncLoopOptions { StopGrace = TimeSpan.FromMilliseconds(300) },
+            TimeProvider.System, NullLogger<SyncLoop>.Instance);
+        var running = loop.RunAsync(_bot.UserId, stop.Token);
+
+        await handler.Started.WaitAsync(TimeSpan.FromSeconds(15));
+        await stop.CancelAsync();
+        await running.WaitAsync(TimeSpan.FromSeconds(15)); // returns, without an exception, once the grace is over
+
+        Assert.True(handler.SawCancellation);
+        Assert.Null(store.State.Since);
+    }
+
     private static List<string> Bodies(SyncBatch batch) =>
         (batch.Response.Rooms?.Join ?? []).Values.SelectMany(r => r.Timeline?.Events ?? []).Select(e => e.ContentString("body") ?? "").ToList();
+
+    /// <summary>Holds the first batch until <see cref="Release"/> is set, or until it is cancelled.</summary>
+    private sealed class Holding : ISyncHandler
+    {
+        private readonly TaskCompletionSource<SyncBatch> _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task<SyncBatch> Started => _started.Task;
+
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public bool SawCancellation { get; private set; }
+
+        public async Task HandleAsync(SyncBatch batch, CancellationToken cancellationToken)
+        {
+            if (!_started.TrySetResult(batch))
+                return;
+            try
+            {
+                await Release.Task.WaitAsync(cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                SawCancellation = true;
+                throw;
+            }
+        }
+    }
 
     private sealed class Recorder : ISyncHandler
     {
