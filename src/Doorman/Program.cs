@@ -1,3 +1,4 @@
+using Doorman.Homeserver;
 using Doorman.Hosting;
 using Microsoft.Extensions.Options;
 

@@ -89,10 +89,7 @@ public sealed class MatrixClientOptions
     /// <summary>Per-attempt timeout of ordinary requests.</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>How long the server may hold a <c>/sync</c> before answering empty.</summary>
-    public TimeSpan SyncTimeout { get; set; } = TimeSpan.FromSeconds(30);
-
-    /// <summary>Extra time past <see cref="SyncTimeout"/> before we give up on a long-poll.</summary>
+    /// <summary>Extra time past a long-poll's own timeout (<c>SyncLoopOptions.LongPollTimeout</c>) before we give up on it.</summary>
     public TimeSpan SyncGrace { get; set; } = TimeSpan.FromSeconds(30);
 
     public int MaxRateLimitWaits { get; set; } = 100;

@@ -1,8 +1,6 @@
 using Doorman.Access;
-using Doorman.Hosting;
+using Doorman.Homeserver;
 using Doorman.Messaging;
-using Doorman.Outbox;
-using Doorman.Payments;
 using Doorman.Rooms;
 using Doorman.Storage;
 using Microsoft.Extensions.Options;
@@ -29,10 +27,9 @@ public sealed partial class CommandHandler(
     AuditLog audit,
     MessageOutbox outbox,
     RoomDirectory rooms,
-    IPaymentBackend payments,
+    Ordering ordering,
     IOptions<MatrixOptions> matrixOptions,
     IOptions<OperatorOptions> operatorOptions,
-    IOptions<PaymentsOptions> paymentsOptions,
     TimeProvider time,
     ILogger<CommandHandler> logger)
 {
@@ -141,66 +138,46 @@ public sealed partial class CommandHandler(
             return;
         }
 
-        var (gate, subscription) = await database.ReadAsync(async tx =>
-            (await gates.GetAsync(tx, roomId), await subscriptions.GetAsync(tx, roomId, context.Sender)), cancellationToken);
-        var shownName = roomReference ?? gate?.RoomName ?? roomId;
-        if (gate is null)
-        {
-            await ReplyAsync(context, Replies.NotGated(shownName), cancellationToken);
-            return;
-        }
-        if (!gate.Enabled)
-        {
-            await ReplyAsync(context, Replies.Paused(shownName), cancellationToken);
-            return;
-        }
-        if (subscription is { ExpiresAt: null, ExpiredAt: null })
-        {
-            await ReplyAsync(context, Replies.Lifetime(shownName), cancellationToken);
-            return;
-        }
+        var request = new OrderRequest(roomId, context.Sender, context.IsDirect ? context.RoomId : null);
+        var result = await ordering.PlaceAsync(request, (tx, placed) => RecordAsync(tx, context, Shown(placed.Gate), placed), cancellationToken);
+        if (result is OrderRefused refused)
+            await ReplyAsync(context, refused.Why switch
+            {
+                OrderRefusal.NotGated => Replies.NotGated(roomReference ?? roomId),
+                OrderRefusal.Paused => Replies.Paused(Shown(refused.Gate)),
+                OrderRefusal.Lifetime => Replies.Lifetime(Shown(refused.Gate)),
+                _ => Replies.PaymentsUnavailable(),
+            }, cancellationToken);
+        else
+            outbox.Wake();
 
+        string Shown(Gate? gate) => roomReference ?? gate?.RoomName ?? roomId;
+    }
+
+    /// <summary>The invoice, with its QR code, goes to the member; recorded with the order, in its transaction.</summary>
+    private async Task<bool> RecordAsync(ITx tx, CommandContext context, string shownName, OrderPlaced placed)
+    {
         var now = time.GetUtcNow();
-        var orderId = Ulid.New(now);
-        var sats = gate.PriceMsat / 1000;
-        var period = gate.Period is { } p ? Quantities.FormatDuration(p) : "lifetime";
-        CreatedInvoice invoice;
-        try
+        if (!await handled.MarkAsync(tx, context.EventId, context.RoomId, now))
+            return false; // Handled meanwhile (a repeated batch raced us): do nothing twice.
+        var order = placed.Order;
+        var reply = Replies.Invoice(shownName, order.AmountMsat / 1000, order.Period, order.Bolt11, order.ExpiresAt, placed.CurrentExpiry, now);
+        var qr = ("lightning:" + order.Bolt11).ToUpperInvariant();
+        if (context.IsDirect)
         {
-            invoice = await payments.CreateInvoiceAsync(
-                new InvoiceRequest(orderId, gate.PriceMsat, $"{gate.RoomName}: {period} of access ({Quantities.FormatSats(sats)})",
-                    paymentsOptions.Value.InvoiceExpiry), cancellationToken);
+            await outbox.ToRoomAsync(tx, context.RoomId, reply, now, context.EventId);
+            await outbox.QrToRoomAsync(tx, context.RoomId, qr, "Invoice QR code", now);
         }
-        catch (PaymentBackendException e)
+        else
         {
-            LogInvoiceFailed(e, context.Sender, roomId, e.Message);
-            await ReplyAsync(context, Replies.PaymentsUnavailable(), cancellationToken);
-            return;
+            // Invoices are personal: they go to the member's DM, and the room only hears that one was sent
+            // (a knocker cannot read the room, so it hears nothing).
+            await outbox.ToUserAsync(tx, context.Sender, reply, now);
+            await outbox.QrToUserAsync(tx, context.Sender, qr, "Invoice QR code", now);
+            if (!context.IsKnock)
+                await outbox.ToRoomAsync(tx, context.RoomId, Replies.InvoiceSentPrivately(shownName), now, context.EventId);
         }
-
-        var currentExpiry = subscription is { ExpiredAt: null } ? subscription.ExpiresAt : null;
-        var reply = Replies.Invoice(shownName, sats, gate.Period, invoice.Bolt11, invoice.ExpiresAt, currentExpiry, now);
-        await CommitAsync(context, async tx =>
-        {
-            await orders.InsertAsync(tx, new Order(orderId, roomId, context.Sender, GateStore.DefaultPlan, gate.PriceMsat, gate.Period,
-                payments.Name, invoice.Reference, invoice.Bolt11, invoice.PaymentHash, OrderStatus.Pending, null, now, invoice.ExpiresAt,
-                null, context.IsDirect ? context.RoomId : null));
-            if (context.IsDirect)
-            {
-                await outbox.ToRoomAsync(tx, context.RoomId, reply, now, context.EventId);
-                await outbox.QrToRoomAsync(tx, context.RoomId, ("lightning:" + invoice.Bolt11).ToUpperInvariant(), "Invoice QR code", now);
-            }
-            else
-            {
-                // Invoices are personal: they go to the member's DM, and the room only hears that one was sent
-                // (a knocker cannot read the room, so it hears nothing).
-                await outbox.ToUserAsync(tx, context.Sender, reply, now);
-                await outbox.QrToUserAsync(tx, context.Sender, ("lightning:" + invoice.Bolt11).ToUpperInvariant(), "Invoice QR code", now);
-                if (!context.IsKnock)
-                    await outbox.ToRoomAsync(tx, context.RoomId, Replies.InvoiceSentPrivately(shownName), now, context.EventId);
-            }
-        }, cancellationToken);
-        LogOrdered(orderId, context.Sender, roomId, gate.PriceMsat);
+        return true;
     }
 
     private async Task StatusAsync(CommandContext context, CancellationToken cancellationToken)
@@ -220,7 +197,7 @@ public sealed partial class CommandHandler(
             pending.Where(o => o.ExpiresAt > now).Select(o => (names[o.RoomId], o)).ToList(), now), cancellationToken);
     }
 
-    private async Task CommitAsync(CommandContext context, Func<Tx, Task> effects, CancellationToken cancellationToken)
+    private async Task CommitAsync(CommandContext context, Func<ITx, Task> effects, CancellationToken cancellationToken)
     {
         var done = await database.WriteAsync(async tx =>
         {
@@ -239,9 +216,4 @@ public sealed partial class CommandHandler(
     [LoggerMessage(LogLevel.Information, "Refused an owner command from {UserId} in {RoomId}: not an owner")]
     private partial void LogRefused(string userId, string roomId);
 
-    [LoggerMessage(LogLevel.Information, "Order {OrderId}: {UserId} asked for {RoomId} at {AmountMsat} msat")]
-    private partial void LogOrdered(string orderId, string userId, string roomId, long amountMsat);
-
-    [LoggerMessage(LogLevel.Warning, "Could not create an invoice for {UserId} in {RoomId}: {Reason}")]
-    private partial void LogInvoiceFailed(Exception exception, string userId, string roomId, string reason);
 }

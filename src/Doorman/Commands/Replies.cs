@@ -1,6 +1,5 @@
 using Doorman.Access;
 using Doorman.Messaging;
-using Doorman.Storage;
 
 namespace Doorman.Commands;
 

@@ -1,7 +1,7 @@
+using Doorman.Access;
 using Doorman.Commands;
-using Doorman.Matrix;
-using Doorman.Matrix.Http;
-using Doorman.Matrix.Sync;
+using Doorman.Homeserver;
+using Doorman.Inbox;
 using Doorman.Messaging;
 using Doorman.Outbox;
 using Doorman.Payments;
@@ -11,7 +11,6 @@ using Doorman.Rooms;
 using Doorman.Scheduling;
 using Doorman.Storage;
 using Microsoft.Extensions.Options;
-using Quartz;
 
 namespace Doorman.Hosting;
 
@@ -44,9 +43,9 @@ public static class DoormanApp
     {
         builder.WebHost.UseUrls(builder.Configuration.GetSection(HttpOptions.Section).Get<HttpOptions>()?.Urls ?? new HttpOptions().Urls);
         var app = builder.Build();
-        ValidateConfiguration(app.Services, PaymentBackends.IsBtcPay(builder.Configuration));
+        ValidateConfiguration(app.Services, PaymentsSetup.IsBtcPay(builder.Configuration));
         app.MapGet("/healthz", (Health health, CancellationToken cancellationToken) => health.CheckAsync(cancellationToken));
-        if (PaymentBackends.IsBtcPay(builder.Configuration))
+        if (PaymentsSetup.IsBtcPay(builder.Configuration))
             app.MapBtcPayWebhook(); // POST /webhooks/btcpay
         return app;
     }
@@ -82,6 +81,8 @@ public static class DoormanApp
         }
 
         Check<MatrixOptions>();
+        Check<PaymentsOptions>();
+        Check<StorageOptions>();
         if (btcPay)
             Check<BtcPayOptions>();
         else
@@ -90,142 +91,22 @@ public static class DoormanApp
             throw new OptionsValidationException("Doorman", typeof(DoormanApp), failures);
     }
 
+    /// <summary>Every part, each registering itself beside its own options: the core first, then its adapters.</summary>
     public static IServiceCollection AddDoorman(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddSingleton(TimeProvider.System);
-        services.AddOptions(configuration);
-        services.AddStorage();
-        services.AddMatrix();
-        services.AddCommands();
-        services.AddPayments(configuration);
-        services.AddOutbox();
-        services.AddScheduling();
+        services.AddAccess();                      // the core: records, rules, use cases
+        services.AddStorage(configuration);        // SQLite: the core's stores
+        services.AddHomeserver(configuration);     // the bot's Matrix account, client and sync loop
+        services.AddInbox();                       // what each sync batch brings
+        services.AddRooms();                       // room facts read live
+        services.AddCommands();                    // chat commands
+        services.AddMessaging();                   // messages queued, DMs, wording
+        services.AddPayments(configuration);       // LND or BTCPay, and what watches them
+        services.AddOutbox();                      // invites, kicks and messages carried out
+        services.AddScheduling();                  // deadlines (Quartz)
+        services.AddSingleton<StartupChecks>();
         services.AddSingleton<Health>();
         return services;
-    }
-
-    private static void AddOptions(this IServiceCollection services, IConfiguration configuration)
-    {
-        services.AddOptions<MatrixOptions>().Bind(configuration.GetSection(MatrixOptions.Section)).ValidateOnStart();
-        services.AddOptions<OperatorOptions>().Configure(o => o.Operators = configuration.GetSection("Operators").Get<List<string>>() ?? []);
-        services.AddOptions<PaymentsOptions>().Bind(configuration.GetSection(PaymentsOptions.Section));
-        services.AddOptions<StorageOptions>().Bind(configuration.GetSection(StorageOptions.Section));
-        services.AddSingleton<IValidateOptions<MatrixOptions>, DoormanOptionsValidator>();
-        services.AddSingleton<Fatal>();
-        services.AddSingleton<StartupChecks>();
-    }
-
-    private static void AddStorage(this IServiceCollection services)
-    {
-        services.AddSingleton<Database>();
-        services.AddSingleton<Migrator>();
-        services.AddSingleton<GateStore>();
-        services.AddSingleton<OrderStore>();
-        services.AddSingleton<SubscriptionStore>();
-        services.AddSingleton<ExemptionStore>();
-        services.AddSingleton<MembershipActionStore>();
-        services.AddSingleton<MessageStore>();
-        services.AddSingleton<HandledEvents>();
-        services.AddSingleton<DirectRooms>();
-        services.AddSingleton<Cursors>();
-        services.AddSingleton<AuditLog>();
-        services.AddSingleton<IPaymentState, PaymentState>();
-    }
-
-    /// <summary>The plain client for <c>/.well-known</c> discovery.</summary>
-    public const string DiscoveryClient = "Doorman.Matrix.Discovery";
-
-    private static void AddMatrix(this IServiceCollection services)
-    {
-        const string Api = "Doorman.Matrix", LongPoll = "Doorman.Matrix.Sync";
-        services.AddSingleton(new MatrixClientOptions());
-        services.AddSingleton(sp => sp.GetRequiredService<IOptions<MatrixOptions>>().Value.AccessToken is { Length: > 0 } token
-            ? new AccessTokenSource(token) : new AccessTokenSource());
-        services.AddSingleton(sp => sp.GetRequiredService<IOptions<MatrixOptions>>().Value.HomeserverUrl is { Length: > 0 } url
-            ? new HomeserverAddress(new Uri(url)) : new HomeserverAddress());
-        services.AddTransient<AccessTokenHandler>();
-        services.AddSingleton<MatrixSession>();
-        services.AddHttpClient(DiscoveryClient, http => http.Timeout = TimeSpan.FromSeconds(30));
-
-        // Per-attempt timeouts come from the pipeline and the sync loop, not from HttpClient.
-        static void Base(HttpClient http) => http.Timeout = Timeout.InfiniteTimeSpan;
-        static SocketsHttpHandler Primary() => new() { PooledConnectionLifetime = TimeSpan.FromMinutes(5) };
-
-        services.AddHttpClient(Api, Base)
-            .ConfigurePrimaryHttpMessageHandler(Primary)
-            .AddHttpMessageHandler<AccessTokenHandler>()
-            .AddResilienceHandler("matrix", (pipeline, context) => MatrixResilience.Configure(pipeline,
-                context.ServiceProvider.GetRequiredService<MatrixClientOptions>(), context.ServiceProvider.GetRequiredService<TimeProvider>(),
-                context.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger("Doorman.Matrix")));
-        services.AddHttpClient(LongPoll, Base)
-            .ConfigurePrimaryHttpMessageHandler(Primary)
-            .AddHttpMessageHandler<AccessTokenHandler>();
-        services.AddSingleton(sp =>
-        {
-            var factory = sp.GetRequiredService<IHttpClientFactory>();
-            return new MatrixClient(factory.CreateClient(Api), factory.CreateClient(LongPoll), sp.GetRequiredService<HomeserverAddress>(),
-                sp.GetRequiredService<MatrixClientOptions>(), sp.GetRequiredService<TimeProvider>());
-        });
-
-        services.AddSingleton(new SyncLoopOptions());
-        services.AddSingleton<ISyncStateStore, SqliteSyncStateStore>();
-        services.AddSingleton<ISyncHandler, BotSyncHandler>();
-        services.AddSingleton<SyncLoop>();
-        services.AddSingleton<RoomDirectory>();
-        services.AddSingleton<DirectMessages>();
-        services.AddHostedService<SyncService>();
-    }
-
-    private static void AddCommands(this IServiceCollection services) => services.AddSingleton<CommandHandler>();
-
-    private static void AddPayments(this IServiceCollection services, IConfiguration configuration)
-    {
-        services.AddSingleton<Settlements>();
-        services.AddSingleton<Reconciler>();
-        services.AddSingleton<PaymentListener>();
-        services.AddHostedService(sp => sp.GetRequiredService<PaymentListener>());
-        services.AddHostedService<PaymentPoller>();
-        PaymentBackends.Add(services, configuration);
-    }
-
-    private static void AddOutbox(this IServiceCollection services)
-    {
-        services.AddSingleton<OutboxSignals>();
-        services.AddSingleton<MessageOutbox>();
-        services.AddHostedService<MessageSender>();
-        services.AddHostedService<MembershipWorker>();
-    }
-
-    private static void AddScheduling(this IServiceCollection services)
-    {
-        services.AddSingleton<Sweeper>();
-        services.AddSingleton<SweepScheduler>();
-        // Quartz takes its clock from the container's TimeProvider, so tests can move time.
-        services.AddQuartz(quartz =>
-        {
-            quartz.AddJob<SweepJob>(job => job.WithIdentity(SweepScheduler.Job).StoreDurably());
-            quartz.AddTrigger(t => t.WithIdentity(SweepScheduler.Periodic).ForJob(SweepScheduler.Job).StartNow()
-                .WithSchedule(SimpleScheduleBuilder.Create().WithInterval(TimeSpan.FromMinutes(1)).RepeatForever()));
-            quartz.AddJob<ReconcileJob>(job => job.WithIdentity(ReconcileJob.Key).StoreDurably());
-            quartz.AddTrigger(t => t.WithIdentity("reconcile-periodic", "doorman").ForJob(ReconcileJob.Key).StartNow()
-                .WithSchedule(SimpleScheduleBuilder.Create().WithInterval(TimeSpan.FromMinutes(1)).RepeatForever()));
-        });
-        services.AddQuartzHostedService(options => options.WaitForJobsToComplete = true);
-    }
-}
-
-/// <summary>Registers the configured <see cref="IPaymentBackend"/> (<c>Payments:Backend</c>: <c>Lnd</c> or <c>BtcPay</c>).</summary>
-public static class PaymentBackends
-{
-    public static bool IsBtcPay(IConfiguration configuration) =>
-        string.Equals(configuration["Payments:Backend"], "BtcPay", StringComparison.OrdinalIgnoreCase);
-
-    public static void Add(IServiceCollection services, IConfiguration configuration)
-    {
-        // Any other value is refused by the options validator at start, naming the key.
-        if (IsBtcPay(configuration))
-            services.AddBtcPayPaymentBackend(configuration.GetSection("Payments:BtcPay"));
-        else
-            services.AddLndPaymentBackend(configuration.GetSection("Payments:Lnd"));
     }
 }

@@ -1,4 +1,5 @@
-using Doorman.Payments;
+using Doorman.Access;
+using Doorman.Homeserver;
 using Doorman.Storage;
 
 namespace Doorman.Hosting;

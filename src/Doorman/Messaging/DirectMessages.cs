@@ -1,6 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Doorman.Hosting;
+using Doorman.Homeserver;
 using Doorman.Matrix;
 using Doorman.Matrix.Events;
 using Doorman.Matrix.Rooms;

@@ -1,8 +1,9 @@
 using System.Net;
 using Doorman.Access;
-using Doorman.Hosting;
+using Doorman.Homeserver;
 using Doorman.Matrix;
 using Doorman.Matrix.Events;
+using Doorman.Messaging;
 using Doorman.Rooms;
 using Doorman.Storage;
 using Microsoft.Extensions.Options;
@@ -27,46 +28,18 @@ public sealed partial class MembershipWorker(
     OutboxSignals signals,
     IOptions<MatrixOptions> matrixOptions,
     TimeProvider time,
-    ILogger<MembershipWorker> logger) : BackgroundService
+    ILogger<MembershipWorker> logger) : OutboxWorker(signals.Membership, time, logger)
 {
     private const int MaxAttempts = 30;
-    private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(2);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override string QueueName => "membership";
+
+    protected override async Task<bool> RunDueAsync(CancellationToken stoppingToken)
     {
-        var failing = false;
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                var due = await database.ReadAsync(tx => actions.DueAsync(tx, time.GetUtcNow(), 20), stoppingToken);
-                foreach (var action in due)
-                    await RunAsync(action, stoppingToken);
-                if (failing)
-                    LogRecovered();
-                failing = false;
-                if (due.Count == 0)
-                    await signals.Membership.WaitAsync(PollInterval, stoppingToken);
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                break;
-            }
-            catch (Exception e)
-            {
-                if (!failing)
-                    LogQueueFailed(e);
-                failing = true;
-                try
-                {
-                    await Task.Delay(TimeSpan.FromSeconds(5), time, stoppingToken);
-                }
-                catch (OperationCanceledException)
-                {
-                    break;
-                }
-            }
-        }
+        var due = await database.ReadAsync(tx => actions.DueAsync(tx, Time.GetUtcNow(), 20), stoppingToken);
+        foreach (var action in due)
+            await RunAsync(action, stoppingToken);
+        return due.Count > 0;
     }
 
     private async Task RunAsync(MembershipAction action, CancellationToken cancellationToken)
@@ -88,13 +61,13 @@ public sealed partial class MembershipWorker(
         }
         catch (Exception e) when (e is not MatrixException { IsUnknownToken: true })
         {
-            var now = time.GetUtcNow();
+            var now = Time.GetUtcNow();
             if (action.Attempts + 1 >= MaxAttempts)
             {
                 await FailAsync(action, e.Message, cancellationToken);
                 return;
             }
-            var wait = TimeSpan.FromSeconds(Math.Min(300, Math.Pow(2, Math.Min(action.Attempts, 10))));
+            var wait = RetryDelay(action.Attempts);
             LogRetrying(action.Action, action.UserId, action.RoomId, wait, e.Message);
             await database.WriteAsync(tx => actions.RetryLaterAsync(tx, action.Id, e.Message, now + wait, now), cancellationToken);
         }
@@ -117,10 +90,10 @@ public sealed partial class MembershipWorker(
         if (!alreadyIn)
             await matrix.InviteAsync(action.RoomId, action.UserId, MembershipTexts.InviteReason, cancellationToken);
 
-        var now = time.GetUtcNow();
+        var now = Time.GetUtcNow();
         await database.WriteAsync(async tx =>
         {
-            await actions.FinishAsync(tx, action.Id, "done", alreadyIn ? $"already {membership}" : null, now);
+            await actions.FinishAsync(tx, action.Id, MembershipActionStatus.Done, alreadyIn ? $"already {membership}" : null, now);
             await outbox.ToUserAsync(tx, action.UserId,
                 membership == Membership.Join ? MembershipTexts.Renewed(roomName, until) : MembershipTexts.Welcome(roomName, until), now);
         }, cancellationToken);
@@ -130,7 +103,7 @@ public sealed partial class MembershipWorker(
 
     private async Task KickAsync(MembershipAction action, CancellationToken cancellationToken)
     {
-        var now = time.GetUtcNow();
+        var now = Time.GetUtcNow();
         var (subscription, gate, exempt) = await database.ReadAsync(async tx =>
             (await subscriptions.GetAsync(tx, action.RoomId, action.UserId), await gates.GetAsync(tx, action.RoomId),
              await exemptions.IsExemptAsync(tx, action.RoomId, action.UserId)), cancellationToken);
@@ -140,7 +113,7 @@ public sealed partial class MembershipWorker(
         if (!decision.Allowed)
         {
             LogNotRemoved(action.UserId, action.RoomId, decision.WhyNot!);
-            await database.WriteAsync(tx => actions.FinishAsync(tx, action.Id, "skipped", decision.WhyNot, now), cancellationToken);
+            await database.WriteAsync(tx => actions.FinishAsync(tx, action.Id, MembershipActionStatus.Skipped, decision.WhyNot, now), cancellationToken);
             return;
         }
 
@@ -151,7 +124,7 @@ public sealed partial class MembershipWorker(
 
         await database.WriteAsync(async tx =>
         {
-            await actions.FinishAsync(tx, action.Id, present ? "done" : "skipped", present ? null : "not in the room", now);
+            await actions.FinishAsync(tx, action.Id, present ? MembershipActionStatus.Done : MembershipActionStatus.Skipped, present ? null : "not in the room", now);
             if (present && subscription?.ExpiresAt is { } expiredAt)
                 await outbox.ToUserAsync(tx, action.UserId, MembershipTexts.Removed(gate?.RoomName ?? action.RoomId, expiredAt), now);
         }, cancellationToken);
@@ -163,12 +136,12 @@ public sealed partial class MembershipWorker(
     /// <summary>A failure retrying cannot fix: recorded, logged once, and reported to the room (and the member, for invites).</summary>
     private async Task FailAsync(MembershipAction action, string why, CancellationToken cancellationToken)
     {
-        var now = time.GetUtcNow();
+        var now = Time.GetUtcNow();
         LogFailed(action.Action, action.UserId, action.RoomId, why);
         var roomName = await database.ReadAsync(tx => gates.GetAsync(tx, action.RoomId), cancellationToken) is { } gate ? gate.RoomName : action.RoomId;
         await database.WriteAsync(async tx =>
         {
-            await actions.FinishAsync(tx, action.Id, "failed", why, now);
+            await actions.FinishAsync(tx, action.Id, MembershipActionStatus.Failed, why, now);
             if (action.Action == MembershipActionKind.Invite)
             {
                 await outbox.ToRoomAsync(tx, action.RoomId, MembershipTexts.CannotInvite(action.UserId, why), now);
@@ -192,14 +165,8 @@ public sealed partial class MembershipWorker(
     private partial void LogNotRemoved(string userId, string roomId, string why);
 
     [LoggerMessage(LogLevel.Warning, "Could not {Action} {UserId} in {RoomId} ({Error}); retrying in {Wait}")]
-    private partial void LogRetrying(string action, string userId, string roomId, TimeSpan wait, string error);
+    private partial void LogRetrying(MembershipActionKind action, string userId, string roomId, TimeSpan wait, string error);
 
     [LoggerMessage(LogLevel.Error, "Cannot {Action} {UserId} in {RoomId}: {Why}. Reported to the room; not retrying")]
-    private partial void LogFailed(string action, string userId, string roomId, string why);
-
-    [LoggerMessage(LogLevel.Error, "The membership queue cannot be read; retrying")]
-    private partial void LogQueueFailed(Exception exception);
-
-    [LoggerMessage(LogLevel.Information, "The membership queue is readable again")]
-    private partial void LogRecovered();
+    private partial void LogFailed(MembershipActionKind action, string userId, string roomId, string why);
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Doorman.Access;
 using Doorman.Matrix;
 using Doorman.Matrix.Events;
 using Doorman.Messaging;
@@ -19,54 +20,27 @@ public sealed partial class MessageSender(
     DirectMessages directMessages,
     OutboxSignals signals,
     TimeProvider time,
-    ILogger<MessageSender> logger) : BackgroundService
+    ILogger<MessageSender> logger) : OutboxWorker(signals.Messages, time, logger)
 {
     private const int MaxConcurrentDestinations = 8;
     private const int MaxAttempts = 50;
-    private static readonly TimeSpan PollInterval = TimeSpan.FromSeconds(2);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    private readonly Dictionary<long, Task> _inFlight = [];
+
+    protected override string QueueName => "message";
+
+    protected override IReadOnlyCollection<Task> InFlight => _inFlight.Values;
+
+    protected override async Task<bool> RunDueAsync(CancellationToken stoppingToken)
     {
-        var inFlight = new Dictionary<long, Task>();
-        Task<bool>? signal = null;
-        var failing = false;
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                foreach (var id in inFlight.Where(p => p.Value.IsCompleted).Select(p => p.Key).ToList())
-                    inFlight.Remove(id);
-
-                if (inFlight.Count < MaxConcurrentDestinations)
-                {
-                    var due = await database.ReadAsync(tx => store.NextPerDestinationAsync(tx, time.GetUtcNow(), 50), stoppingToken);
-                    foreach (var message in due.Where(m => !inFlight.ContainsKey(m.Id)).Take(MaxConcurrentDestinations - inFlight.Count))
-                        inFlight[message.Id] = SendAsync(message, stoppingToken);
-                }
-                if (failing)
-                    LogRecovered();
-                failing = false;
-
-                signal ??= signals.Messages.WaitAsync(PollInterval, stoppingToken);
-                await Task.WhenAny([signal, .. inFlight.Values]);
-                if (signal.IsCompleted)
-                    signal = null;
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                break;
-            }
-            catch (Exception e)
-            {
-                if (!failing)
-                    LogQueueFailed(e);
-                failing = true;
-                signal = null;
-                await Delay(TimeSpan.FromSeconds(5), stoppingToken);
-            }
-        }
-        // Let sends in flight finish or observe the cancellation: nothing runs unobserved.
-        await Task.WhenAll(inFlight.Values).ContinueWith(_ => { }, TaskScheduler.Default);
+        foreach (var id in _inFlight.Where(p => p.Value.IsCompleted).Select(p => p.Key).ToList())
+            _inFlight.Remove(id);
+        if (_inFlight.Count >= MaxConcurrentDestinations)
+            return false;
+        var due = await database.ReadAsync(tx => store.NextPerDestinationAsync(tx, Time.GetUtcNow(), 50), stoppingToken);
+        foreach (var message in due.Where(m => !_inFlight.ContainsKey(m.Id)).Take(MaxConcurrentDestinations - _inFlight.Count))
+            _inFlight[message.Id] = SendAsync(message, stoppingToken);
+        return false;
     }
 
     private async Task SendAsync(OutgoingMessage message, CancellationToken cancellationToken)
@@ -77,7 +51,7 @@ public sealed partial class MessageSender(
             roomId ??= await directMessages.GetOrCreateAsync(message.UserId!, cancellationToken);
             var content = message.Kind == MessageKind.Qr ? await UploadQrAsync(message.Content, cancellationToken) : Parse(message.Content);
             var eventId = await matrix.SendEventAsync(roomId, EventTypes.Message, message.TxnId, content, cancellationToken);
-            await database.WriteAsync(tx => store.MarkSentAsync(tx, message.Id, eventId, time.GetUtcNow()), cancellationToken);
+            await database.WriteAsync(tx => store.MarkSentAsync(tx, message.Id, eventId, Time.GetUtcNow()), cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -91,7 +65,7 @@ public sealed partial class MessageSender(
         catch (MatrixException e) when ((int)e.Status is >= 400 and < 500 and not 429 and not 408)
         {
             LogDropped(message.Id, roomId ?? message.UserId!, e.Message);
-            await database.WriteAsync(tx => store.MarkFailedAsync(tx, message.Id, e.Message, time.GetUtcNow()), cancellationToken);
+            await database.WriteAsync(tx => store.MarkFailedAsync(tx, message.Id, e.Message, Time.GetUtcNow()), cancellationToken);
         }
         catch (Exception e)
         {
@@ -101,14 +75,14 @@ public sealed partial class MessageSender(
 
     private async Task RetryOrGiveUpAsync(OutgoingMessage message, string error, CancellationToken cancellationToken)
     {
-        var now = time.GetUtcNow();
+        var now = Time.GetUtcNow();
         if (message.Attempts + 1 >= MaxAttempts)
         {
             LogDropped(message.Id, message.RoomId ?? message.UserId!, error);
             await database.WriteAsync(tx => store.MarkFailedAsync(tx, message.Id, error, now), cancellationToken);
             return;
         }
-        var wait = TimeSpan.FromSeconds(Math.Min(300, Math.Pow(2, Math.Min(message.Attempts, 10))));
+        var wait = RetryDelay(message.Attempts);
         LogRetrying(message.Id, message.RoomId ?? message.UserId!, wait, error);
         await database.WriteAsync(tx => store.RetryLaterAsync(tx, message.Id, error, now + wait, now), cancellationToken);
     }
@@ -134,23 +108,6 @@ public sealed partial class MessageSender(
         using var doc = JsonDocument.Parse(json);
         return doc.RootElement.Clone();
     }
-
-    private async Task Delay(TimeSpan wait, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await Task.Delay(wait, time, cancellationToken);
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
-
-    [LoggerMessage(LogLevel.Error, "The message queue cannot be read; retrying")]
-    private partial void LogQueueFailed(Exception exception);
-
-    [LoggerMessage(LogLevel.Information, "The message queue is readable again")]
-    private partial void LogRecovered();
 
     [LoggerMessage(LogLevel.Warning, "Message {Id} to {Destination} not sent ({Error}); retrying in {Wait}")]
     private partial void LogRetrying(long id, string destination, TimeSpan wait, string error);

@@ -1,3 +1,4 @@
+using Doorman.Access;
 using Doorman.Storage;
 
 namespace Doorman.Payments;
@@ -31,7 +32,7 @@ public sealed partial class PaymentListener(
         {
             try
             {
-                var cursor = await database.ReadAsync(tx => cursors.GetAsync(tx, Cursors.PaymentFeed(backend.Name)), stoppingToken);
+                var cursor = await database.ReadAsync(tx => cursors.GetAsync(tx, CursorNames.PaymentFeed(backend.Name)), stoppingToken);
                 await using var feed = await backend.OpenSettlementFeedAsync(cursor, stoppingToken);
                 await reconciler.ReconcileAsync(onlyOverdue: false, stoppingToken);
                 _connected = true;

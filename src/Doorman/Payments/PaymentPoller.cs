@@ -1,3 +1,5 @@
+using Doorman.Access;
+
 namespace Doorman.Payments;
 
 /// <summary>

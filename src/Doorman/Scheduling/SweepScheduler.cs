@@ -1,3 +1,4 @@
+using Doorman.Access;
 using Quartz;
 
 namespace Doorman.Scheduling;
@@ -6,7 +7,7 @@ namespace Doorman.Scheduling;
 /// Keeps the sweep's one-shot trigger at the earliest known deadline. The sweep job also runs every minute
 /// as a safety net; this trigger is what makes a removal happen within seconds of its deadline.
 /// </summary>
-public sealed class SweepScheduler(ISchedulerFactory schedulers) : IDisposable
+public sealed class SweepScheduler(ISchedulerFactory schedulers) : IDeadlineSignal, IDisposable
 {
     public static readonly JobKey Job = new("sweep", "doorman");
     public static readonly TriggerKey Periodic = new("sweep-periodic", "doorman");

@@ -1,24 +1,17 @@
 using System.Data;
 using Dapper;
+using Doorman.Access;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 
 namespace Doorman.Storage;
-
-public sealed class StorageOptions
-{
-    public const string Section = "Storage";
-
-    /// <summary>The SQLite file; its folder is created if missing.</summary>
-    public string Path { get; set; } = "data/doorman.db";
-}
 
 /// <summary>
 /// The SQLite database: one file, WAL mode, a busy timeout so concurrent writers wait instead of failing,
 /// every write in a <c>BEGIN IMMEDIATE</c> transaction (Microsoft.Data.Sqlite's default for BeginTransaction),
 /// so two writers never interleave their reads and writes.
 /// </summary>
-public sealed class Database
+public sealed class Database : IDatabase
 {
     private readonly string _connectionString;
 
@@ -81,10 +74,14 @@ public sealed class Database
         await using var connection = await OpenAsync(cancellationToken);
         return await work(new Tx(connection, null, cancellationToken));
     }
+
+    Task<T> IDatabase.WriteAsync<T>(Func<ITx, Task<T>> work, CancellationToken cancellationToken) => WriteAsync<T>(tx => work(tx), cancellationToken);
+
+    Task<T> IDatabase.ReadAsync<T>(Func<ITx, Task<T>> work, CancellationToken cancellationToken) => ReadAsync<T>(tx => work(tx), cancellationToken);
 }
 
 /// <summary>A connection and, for writes, its transaction: what every SQL statement runs in.</summary>
-public sealed record Tx(SqliteConnection Connection, SqliteTransaction? Transaction, CancellationToken CancellationToken)
+public sealed record Tx(SqliteConnection Connection, SqliteTransaction? Transaction, CancellationToken CancellationToken) : ITx
 {
     public Task<int> ExecuteAsync(string sql, object? param = null) =>
         Connection.ExecuteAsync(Command(sql, param));
@@ -100,4 +97,31 @@ public sealed record Tx(SqliteConnection Connection, SqliteTransaction? Transact
 
     private CommandDefinition Command(string sql, object? param) =>
         new(sql, param, Transaction, cancellationToken: CancellationToken);
+}
+
+/// <summary>
+/// SQL on the core's <see cref="ITx"/>: the stores implement the core's interfaces, whose transactions are always the
+/// <see cref="Tx"/> this database made.
+/// </summary>
+internal static class TxSql
+{
+    public static Task<int> ExecuteAsync(this ITx tx, string sql, object? param = null) => Sql(tx).ExecuteAsync(sql, param);
+
+    public static Task<T?> QuerySingleOrDefaultAsync<T>(this ITx tx, string sql, object? param = null) => Sql(tx).QuerySingleOrDefaultAsync<T>(sql, param);
+
+    public static Task<IReadOnlyList<T>> QueryAsync<T>(this ITx tx, string sql, object? param = null) => Sql(tx).QueryAsync<T>(sql, param);
+
+    public static Task<T?> ExecuteScalarAsync<T>(this ITx tx, string sql, object? param = null) => Sql(tx).ExecuteScalarAsync<T>(sql, param);
+
+    private static Tx Sql(ITx tx) => tx as Tx ?? throw new ArgumentException($"a transaction of another storage ({tx.GetType().Name})", nameof(tx));
+}
+
+/// <summary>The core's enums as the database stores them: lowercase names (<c>'pending'</c>, <c>'invite'</c>).</summary>
+internal static class DbText
+{
+    public static string Of<T>(T value)
+        where T : struct, Enum => value.ToString().ToLowerInvariant();
+
+    public static T Parse<T>(string text)
+        where T : struct, Enum => Enum.Parse<T>(text, ignoreCase: true);
 }

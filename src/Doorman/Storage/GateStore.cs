@@ -1,14 +1,11 @@
+using Doorman.Access;
+
 namespace Doorman.Storage;
 
-/// <summary>A gated room and its default plan.</summary>
-public sealed record Gate(string RoomId, string RoomName, bool Enabled, TimeSpan Grace, long PriceMsat, TimeSpan? Period);
-
-/// <summary>Gates and plans. Issue-2 rooms have one plan, named "default".</summary>
-public sealed class GateStore
+/// <summary>Gates and plans. Rooms have one plan, named "default".</summary>
+public sealed class GateStore : IGateStore
 {
-    public const string DefaultPlan = "default";
-
-    public async Task<Gate?> GetAsync(Tx tx, string roomId)
+    public async Task<Gate?> GetAsync(ITx tx, string roomId)
     {
         var row = await tx.QuerySingleOrDefaultAsync<GateRow>(
             """
@@ -20,11 +17,11 @@ public sealed class GateStore
         return row?.ToGate();
     }
 
-    public Task<IReadOnlyList<string>> EnabledRoomIdsAsync(Tx tx) =>
+    public Task<IReadOnlyList<string>> EnabledRoomIdsAsync(ITx tx) =>
         tx.QueryAsync<string>("SELECT room_id FROM gates WHERE enabled = 1 ORDER BY room_id");
 
     /// <summary>Gates the room at this price, creating the gate or replacing its default plan.</summary>
-    public async Task SetPriceAsync(Tx tx, string roomId, string roomName, long priceMsat, TimeSpan? period, string actor, DateTimeOffset now)
+    public async Task SetPriceAsync(ITx tx, string roomId, string roomName, long priceMsat, TimeSpan? period, string actor, DateTimeOffset now)
     {
         var at = UnixMs.From(now);
         await tx.ExecuteAsync(
@@ -33,13 +30,13 @@ public sealed class GateStore
             VALUES (@roomId, @roomName, 1, 0, @remindSeconds, @actor, @at, @actor, @at)
             ON CONFLICT (room_id) DO UPDATE SET room_name = excluded.room_name, remind_seconds = excluded.remind_seconds,
                 updated_by = excluded.updated_by, updated_at = excluded.updated_at
-            """, new { roomId, roomName, actor, at, remindSeconds = (long?)Access.AccessRules.ReminderLead(period)?.TotalSeconds });
+            """, new { roomId, roomName, actor, at, remindSeconds = (long?)AccessRules.ReminderLead(period)?.TotalSeconds });
         await tx.ExecuteAsync(
             """
             INSERT INTO plans (room_id, name, price_msat, period_seconds, is_default, created_at)
             VALUES (@roomId, @name, @priceMsat, @periodSeconds, 1, @at)
             ON CONFLICT (room_id, name) DO UPDATE SET price_msat = excluded.price_msat, period_seconds = excluded.period_seconds, is_default = 1
-            """, new { roomId, name = DefaultPlan, priceMsat, periodSeconds = (long?)period?.TotalSeconds, at });
+            """, new { roomId, name = Plans.Default, priceMsat, periodSeconds = (long?)period?.TotalSeconds, at });
     }
 
     private sealed record GateRow(string RoomId, string RoomName, long Enabled, long GraceSeconds, long PriceMsat, long? PeriodSeconds)

@@ -1,16 +1,19 @@
+using Doorman.Access;
+
 namespace Doorman.Storage;
 
-public static class MessageKind
+/// <summary>What an outgoing message's <c>content</c> holds. Stored as lowercase text (<c>outgoing_messages.kind</c>).</summary>
+public enum MessageKind
 {
-    /// <summary><c>content</c> is an <c>m.room.message</c> content object.</summary>
-    public const string Message = "message";
+    /// <summary>An <c>m.room.message</c> content object.</summary>
+    Message,
 
-    /// <summary><c>content</c> is <c>{"data": …, "body": …}</c>: render a QR code of data, upload it, send an <c>m.image</c>.</summary>
-    public const string Qr = "qr";
+    /// <summary><c>{"data": …, "body": …}</c>: render a QR code of data, upload it, send an <c>m.image</c>.</summary>
+    Qr,
 }
 
 /// <param name="RoomId">Null for a DM whose room is found or made when sending.</param>
-public sealed record OutgoingMessage(long Id, string? RoomId, string? UserId, string TxnId, string Kind, string Content, long Attempts);
+public sealed record OutgoingMessage(long Id, string? RoomId, string? UserId, string TxnId, MessageKind Kind, string Content, long Attempts);
 
 /// <summary>
 /// The outbox of chat messages. Replies are queued in the same transaction as the decision they report, with
@@ -21,43 +24,41 @@ public sealed class MessageStore
     private const string Columns =
         "id AS Id, room_id AS RoomId, user_id AS UserId, txn_id AS TxnId, kind AS Kind, content AS Content, attempts AS Attempts";
 
-    public Task EnqueueAsync(Tx tx, string? roomId, string? userId, string kind, string content, DateTimeOffset now) =>
+    public Task EnqueueAsync(ITx tx, string? roomId, string? userId, MessageKind kind, string content, DateTimeOffset now) =>
         tx.ExecuteAsync(
             """
             INSERT INTO outgoing_messages (room_id, user_id, txn_id, kind, content, status, next_attempt_at, created_at, updated_at)
             VALUES (@roomId, @userId, @txnId, @kind, @content, 'pending', @now, @now, @now)
-            """, new { roomId, userId, txnId = "doorman." + Ulid.New(now), kind, content, now = UnixMs.From(now) });
+            """, new { roomId, userId, txnId = "doorman." + Ulid.New(now), kind = DbText.Of(kind), content, now = UnixMs.From(now) });
 
     /// <summary>
     /// The next message to send for each destination (room, or DM peer), oldest first: messages to one
     /// destination go out strictly in order, and a message waiting on a retry holds back only its own destination.
     /// </summary>
-    public Task<IReadOnlyList<OutgoingMessage>> NextPerDestinationAsync(Tx tx, DateTimeOffset now, int limit) =>
-        tx.QueryAsync<OutgoingMessage>(
+    public async Task<IReadOnlyList<OutgoingMessage>> NextPerDestinationAsync(ITx tx, DateTimeOffset now, int limit) =>
+        (await tx.QueryAsync<Row>(
             $"""
             SELECT {Columns} FROM outgoing_messages m
             WHERE m.status = 'pending' AND m.next_attempt_at <= @now
               AND NOT EXISTS (SELECT 1 FROM outgoing_messages e WHERE e.status = 'pending' AND e.id < m.id
                               AND COALESCE(e.user_id, e.room_id) = COALESCE(m.user_id, m.room_id))
             ORDER BY m.id LIMIT @limit
-            """, new { now = UnixMs.From(now), limit });
+            """, new { now = UnixMs.From(now), limit })).Select(r => r.ToMessage()).ToList();
 
-    public async Task<DateTimeOffset?> NextDueAsync(Tx tx) =>
-        UnixMs.To(await tx.ExecuteScalarAsync<long?>("SELECT MIN(next_attempt_at) FROM outgoing_messages WHERE status = 'pending'"));
-
-    public Task MarkSentAsync(Tx tx, long id, string eventId, DateTimeOffset now) =>
+    public Task MarkSentAsync(ITx tx, long id, string eventId, DateTimeOffset now) =>
         tx.ExecuteAsync("UPDATE outgoing_messages SET status = 'sent', event_id = @eventId, attempts = attempts + 1, updated_at = @now WHERE id = @id",
             new { id, eventId, now = UnixMs.From(now) });
 
-    public Task MarkFailedAsync(Tx tx, long id, string error, DateTimeOffset now) =>
+    public Task MarkFailedAsync(ITx tx, long id, string error, DateTimeOffset now) =>
         tx.ExecuteAsync("UPDATE outgoing_messages SET status = 'failed', last_error = @error, attempts = attempts + 1, updated_at = @now WHERE id = @id",
             new { id, error, now = UnixMs.From(now) });
 
-    public Task RetryLaterAsync(Tx tx, long id, string error, DateTimeOffset at, DateTimeOffset now) =>
+    public Task RetryLaterAsync(ITx tx, long id, string error, DateTimeOffset at, DateTimeOffset now) =>
         tx.ExecuteAsync("UPDATE outgoing_messages SET attempts = attempts + 1, last_error = @error, next_attempt_at = @at, updated_at = @now WHERE id = @id",
             new { id, error, at = UnixMs.From(at), now = UnixMs.From(now) });
 
-    /// <summary>For tests and diagnostics: everything sent or queued to a room, oldest first.</summary>
-    public Task<IReadOnlyList<OutgoingMessage>> ForRoomAsync(Tx tx, string roomId) =>
-        tx.QueryAsync<OutgoingMessage>($"SELECT {Columns} FROM outgoing_messages WHERE room_id = @roomId ORDER BY id", new { roomId });
+    private sealed record Row(long Id, string? RoomId, string? UserId, string TxnId, string Kind, string Content, long Attempts)
+    {
+        public OutgoingMessage ToMessage() => new(Id, RoomId, UserId, TxnId, DbText.Parse<MessageKind>(Kind), Content, Attempts);
+    }
 }

@@ -1,23 +1,8 @@
+using Doorman.Access;
+
 namespace Doorman.Storage;
 
-public static class OrderStatus
-{
-    public const string Pending = "pending";
-    public const string Applied = "applied";
-    public const string Expired = "expired";
-    public const string Underpaid = "underpaid";
-}
-
-/// <summary>Orders still pending with a backend that is not the configured one.</summary>
-public sealed record PendingElsewhere(string Backend, long Count, DateTimeOffset LatestExpiry);
-
-/// <summary>An order: a member asked for access, we issued an invoice.</summary>
-public sealed record Order(
-    string Id, string RoomId, string UserId, string PlanName, long AmountMsat, TimeSpan? Period,
-    string Backend, string Reference, string Bolt11, string PaymentHash, string Status, long? PaidMsat,
-    DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, DateTimeOffset? AppliedAt, string? RequestRoomId);
-
-public sealed class OrderStore
+public sealed class OrderStore : IOrderStore
 {
     private const string Columns =
         """
@@ -27,7 +12,7 @@ public sealed class OrderStore
         expires_at AS ExpiresAt, applied_at AS AppliedAt, request_room_id AS RequestRoomId
         """;
 
-    public Task InsertAsync(Tx tx, Order order) =>
+    public Task InsertAsync(ITx tx, Order order) =>
         tx.ExecuteAsync(
             """
             INSERT INTO orders (id, room_id, user_id, plan_name, amount_msat, period_seconds, backend, reference, bolt11,
@@ -39,46 +24,46 @@ public sealed class OrderStore
             {
                 order.Id, order.RoomId, order.UserId, order.PlanName, order.AmountMsat,
                 PeriodSeconds = (long?)order.Period?.TotalSeconds, order.Backend, order.Reference, order.Bolt11,
-                order.PaymentHash, order.Status, CreatedAt = UnixMs.From(order.CreatedAt), ExpiresAt = UnixMs.From(order.ExpiresAt),
+                order.PaymentHash, Status = DbText.Of(order.Status), CreatedAt = UnixMs.From(order.CreatedAt), ExpiresAt = UnixMs.From(order.ExpiresAt),
                 order.RequestRoomId,
             });
 
-    public async Task<Order?> FindAsync(Tx tx, string backend, string reference) =>
+    public async Task<Order?> FindAsync(ITx tx, string backend, string reference) =>
         (await tx.QuerySingleOrDefaultAsync<OrderRow>($"SELECT {Columns} FROM orders WHERE backend = @backend AND reference = @reference",
             new { backend, reference }))?.ToOrder();
 
-    public async Task<Order?> GetAsync(Tx tx, string id) =>
+    public async Task<Order?> GetAsync(ITx tx, string id) =>
         (await tx.QuerySingleOrDefaultAsync<OrderRow>($"SELECT {Columns} FROM orders WHERE id = @id", new { id }))?.ToOrder();
 
-    public async Task<IReadOnlyList<Order>> PendingAsync(Tx tx, string backend) =>
+    public async Task<IReadOnlyList<Order>> PendingAsync(ITx tx, string backend) =>
         (await tx.QueryAsync<OrderRow>($"SELECT {Columns} FROM orders WHERE status = 'pending' AND backend = @backend ORDER BY id", new { backend }))
             .Select(r => r.ToOrder()).ToList();
 
     /// <summary>Pending orders issued by backends other than <paramref name="backend"/>: how many, and when the last invoice expires, per backend.</summary>
-    public async Task<IReadOnlyList<PendingElsewhere>> PendingWithOtherBackendsAsync(Tx tx, string backend) =>
+    public async Task<IReadOnlyList<PendingElsewhere>> PendingWithOtherBackendsAsync(ITx tx, string backend) =>
         (await tx.QueryAsync<(string Backend, long Count, long LatestExpiry)>(
             "SELECT backend, COUNT(*), MAX(expires_at) FROM orders WHERE status = 'pending' AND backend <> @backend GROUP BY backend ORDER BY backend",
             new { backend }))
             .Select(r => new PendingElsewhere(r.Backend, r.Count, UnixMs.To(r.LatestExpiry))).ToList();
 
-    public async Task<IReadOnlyList<Order>> PendingForMemberAsync(Tx tx, string userId) =>
+    public async Task<IReadOnlyList<Order>> PendingForMemberAsync(ITx tx, string userId) =>
         (await tx.QueryAsync<OrderRow>($"SELECT {Columns} FROM orders WHERE status = 'pending' AND user_id = @userId ORDER BY id", new { userId }))
             .Select(r => r.ToOrder()).ToList();
 
     /// <summary>Moves a pending order to a final status; false if it was no longer pending (someone else decided first).</summary>
-    public async Task<bool> FinishAsync(Tx tx, string id, string status, long? paidMsat, DateTimeOffset now) =>
+    public async Task<bool> FinishAsync(ITx tx, string id, OrderStatus status, long? paidMsat, DateTimeOffset now) =>
         await tx.ExecuteAsync(
             """
             UPDATE orders SET status = @status, paid_msat = COALESCE(@paidMsat, paid_msat),
                               applied_at = CASE WHEN @status = 'applied' THEN @now ELSE applied_at END
             WHERE id = @id AND status = 'pending'
-            """, new { id, status, paidMsat, now = UnixMs.From(now) }) == 1;
+            """, new { id, status = DbText.Of(status), paidMsat, now = UnixMs.From(now) }) == 1;
 
     /// <summary>
     /// Marks an order applied from pending or expired: a payment that settles after we gave the invoice up
     /// (its expiry raced our clock) is still money received and still grants (DESIGN rule 2).
     /// </summary>
-    public async Task<bool> MarkAppliedAsync(Tx tx, string id, long paidMsat, DateTimeOffset now) =>
+    public async Task<bool> MarkAppliedAsync(ITx tx, string id, long paidMsat, DateTimeOffset now) =>
         await tx.ExecuteAsync(
             "UPDATE orders SET status = 'applied', paid_msat = @paidMsat, applied_at = @now WHERE id = @id AND status IN ('pending', 'expired')",
             new { id, paidMsat, now = UnixMs.From(now) }) == 1;
@@ -89,6 +74,6 @@ public sealed class OrderStore
         long? AppliedAt, string? RequestRoomId)
     {
         public Order ToOrder() => new(Id, RoomId, UserId, PlanName, AmountMsat, PeriodSeconds is { } s ? TimeSpan.FromSeconds(s) : null,
-            Backend, Reference, Bolt11, PaymentHash, Status, PaidMsat, UnixMs.To(CreatedAt), UnixMs.To(ExpiresAt), UnixMs.To(AppliedAt), RequestRoomId);
+            Backend, Reference, Bolt11, PaymentHash, DbText.Parse<OrderStatus>(Status), PaidMsat, UnixMs.To(CreatedAt), UnixMs.To(ExpiresAt), UnixMs.To(AppliedAt), RequestRoomId);
     }
 }

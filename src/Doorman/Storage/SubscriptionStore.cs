@@ -1,27 +1,22 @@
+using Doorman.Access;
+
 namespace Doorman.Storage;
 
-/// <param name="ExpiresAt">Null: lifetime.</param>
-/// <param name="ExpiredAt">When the sweep decided removal for the current expiry; null while active.</param>
-public sealed record Subscription(string RoomId, string UserId, DateTimeOffset? ExpiresAt, string Source, DateTimeOffset? ExpiredAt);
-
-/// <summary>A subscription the sweep found due.</summary>
-public sealed record DueSubscription(string RoomId, string UserId, DateTimeOffset ExpiresAt);
-
-public sealed class SubscriptionStore
+public sealed class SubscriptionStore : ISubscriptionStore
 {
     private const string Columns =
         "room_id AS RoomId, user_id AS UserId, expires_at AS ExpiresAt, source AS Source, expired_at AS ExpiredAt";
 
-    public async Task<Subscription?> GetAsync(Tx tx, string roomId, string userId) =>
+    public async Task<Subscription?> GetAsync(ITx tx, string roomId, string userId) =>
         (await tx.QuerySingleOrDefaultAsync<Row>($"SELECT {Columns} FROM subscriptions WHERE room_id = @roomId AND user_id = @userId",
             new { roomId, userId }))?.ToSubscription();
 
-    public async Task<IReadOnlyList<Subscription>> ForMemberAsync(Tx tx, string userId) =>
+    public async Task<IReadOnlyList<Subscription>> ForMemberAsync(ITx tx, string userId) =>
         (await tx.QueryAsync<Row>($"SELECT {Columns} FROM subscriptions WHERE user_id = @userId ORDER BY room_id", new { userId }))
             .Select(r => r.ToSubscription()).ToList();
 
     /// <summary>Sets the expiry (creating the subscription); clears the sweep's marks so the new deadline is acted on.</summary>
-    public Task SetExpiryAsync(Tx tx, string roomId, string userId, DateTimeOffset? expiresAt, string source, DateTimeOffset now) =>
+    public Task SetExpiryAsync(ITx tx, string roomId, string userId, DateTimeOffset? expiresAt, SubscriptionSource source, DateTimeOffset now) =>
         tx.ExecuteAsync(
             """
             INSERT INTO subscriptions (room_id, user_id, expires_at, source, created_at, updated_at)
@@ -29,10 +24,10 @@ public sealed class SubscriptionStore
             ON CONFLICT (room_id, user_id) DO UPDATE SET
                 expires_at = excluded.expires_at, source = excluded.source, reminded_at = NULL, expired_at = NULL,
                 updated_at = excluded.updated_at
-            """, new { roomId, userId, expiresAt = expiresAt is { } e ? UnixMs.From(e) : (long?)null, source, now = UnixMs.From(now) });
+            """, new { roomId, userId, expiresAt = expiresAt is { } e ? UnixMs.From(e) : (long?)null, source = DbText.Of(source), now = UnixMs.From(now) });
 
     /// <summary>Subscriptions whose expiry plus their room's grace has passed and that the sweep has not handled yet.</summary>
-    public async Task<IReadOnlyList<DueSubscription>> DueAsync(Tx tx, DateTimeOffset now, int limit) =>
+    public async Task<IReadOnlyList<DueSubscription>> DueAsync(ITx tx, DateTimeOffset now, int limit) =>
         (await tx.QueryAsync<DueRow>(
             """
             SELECT s.room_id AS RoomId, s.user_id AS UserId, s.expires_at AS ExpiresAt
@@ -45,7 +40,7 @@ public sealed class SubscriptionStore
     /// Claims a due subscription for removal: a conditional update that succeeds once, and only if the expiry
     /// is still the one we saw (a renewal in between moves it and makes the claim fail).
     /// </summary>
-    public async Task<bool> ClaimExpiryAsync(Tx tx, DueSubscription due, DateTimeOffset now) =>
+    public async Task<bool> ClaimExpiryAsync(ITx tx, DueSubscription due, DateTimeOffset now) =>
         await tx.ExecuteAsync(
             """
             UPDATE subscriptions SET expired_at = @now, updated_at = @now
@@ -53,7 +48,7 @@ public sealed class SubscriptionStore
             """, new { due.RoomId, due.UserId, expiresAt = UnixMs.From(due.ExpiresAt), now = UnixMs.From(now) }) == 1;
 
     /// <summary>Subscriptions whose reminder time (expiry minus the room's lead) has come, still running and not yet reminded.</summary>
-    public async Task<IReadOnlyList<DueSubscription>> RemindersDueAsync(Tx tx, DateTimeOffset now, int limit) =>
+    public async Task<IReadOnlyList<DueSubscription>> RemindersDueAsync(ITx tx, DateTimeOffset now, int limit) =>
         (await tx.QueryAsync<DueRow>(
             """
             SELECT s.room_id AS RoomId, s.user_id AS UserId, s.expires_at AS ExpiresAt
@@ -64,7 +59,7 @@ public sealed class SubscriptionStore
             """, new { now = UnixMs.From(now), limit })).Select(r => new DueSubscription(r.RoomId, r.UserId, UnixMs.To(r.ExpiresAt))).ToList();
 
     /// <summary>Claims a reminder once, and only for the expiry we saw (a renewal in between makes a new one due later).</summary>
-    public async Task<bool> ClaimReminderAsync(Tx tx, DueSubscription due, DateTimeOffset now) =>
+    public async Task<bool> ClaimReminderAsync(ITx tx, DueSubscription due, DateTimeOffset now) =>
         await tx.ExecuteAsync(
             """
             UPDATE subscriptions SET reminded_at = @now, updated_at = @now
@@ -72,7 +67,7 @@ public sealed class SubscriptionStore
             """, new { due.RoomId, due.UserId, expiresAt = UnixMs.From(due.ExpiresAt), now = UnixMs.From(now) }) == 1;
 
     /// <summary>The earliest deadline not yet acted on — a removal (expiry plus grace) or a reminder — if any.</summary>
-    public async Task<DateTimeOffset?> NextDeadlineAsync(Tx tx) =>
+    public async Task<DateTimeOffset?> NextDeadlineAsync(ITx tx) =>
         UnixMs.To(await tx.ExecuteScalarAsync<long?>(
             """
             SELECT MIN(deadline) FROM (
@@ -87,7 +82,7 @@ public sealed class SubscriptionStore
 
     private sealed record Row(string RoomId, string UserId, long? ExpiresAt, string Source, long? ExpiredAt)
     {
-        public Subscription ToSubscription() => new(RoomId, UserId, UnixMs.To(ExpiresAt), Source, UnixMs.To(ExpiredAt));
+        public Subscription ToSubscription() => new(RoomId, UserId, UnixMs.To(ExpiresAt), DbText.Parse<SubscriptionSource>(Source), UnixMs.To(ExpiredAt));
     }
 
     private sealed record DueRow(string RoomId, string UserId, long ExpiresAt);
@@ -95,6 +90,6 @@ public sealed class SubscriptionStore
 
 public sealed class ExemptionStore
 {
-    public async Task<bool> IsExemptAsync(Tx tx, string roomId, string userId) =>
+    public async Task<bool> IsExemptAsync(ITx tx, string roomId, string userId) =>
         await tx.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM exemptions WHERE room_id = @roomId AND user_id = @userId", new { roomId, userId }) > 0;
 }

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Doorman.Hosting;
+using Doorman.Access;
 using Doorman.Matrix.Events;
 using Doorman.Sandbox.Players;
 using Doorman.Storage;
@@ -142,7 +142,7 @@ public sealed class SandboxBotTests(ITestOutputHelper output) : SandboxScenarioT
     [Fact]
     public async Task A_wrong_access_token_stops_the_bot_at_start_with_a_clear_message()
     {
-        var e = await Assert.ThrowsAsync<StartupException>(() => S.StartBotAsync(settings => settings["Matrix:AccessToken"] = "syt_wrong_secret_token"));
+        var e = await Assert.ThrowsAsync<Doorman.Homeserver.StartupException>(() => S.StartBotAsync(settings => settings["Matrix:AccessToken"] = "syt_wrong_secret_token"));
         Assert.Contains("does not accept Matrix:AccessToken", e.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("syt_wrong_secret_token", e.Message, StringComparison.Ordinal);
     }
@@ -150,7 +150,7 @@ public sealed class SandboxBotTests(ITestOutputHelper output) : SandboxScenarioT
     [Fact]
     public async Task A_token_of_another_account_stops_the_bot_naming_both()
     {
-        var e = await Assert.ThrowsAsync<StartupException>(() => S.StartBotAsync(settings => settings["Matrix:UserId"] = S.Member.UserId));
+        var e = await Assert.ThrowsAsync<Doorman.Homeserver.StartupException>(() => S.StartBotAsync(settings => settings["Matrix:UserId"] = S.Member.UserId));
         Assert.Contains($"belongs to {S.BotUserId}", e.Message, StringComparison.Ordinal);
     }
 
@@ -175,7 +175,7 @@ public sealed class SandboxBotTests(ITestOutputHelper output) : SandboxScenarioT
     public async Task A_wrong_macaroon_stops_the_bot_at_start_without_printing_it()
     {
         var hex = Convert.ToHexString(new byte[32]);
-        var e = await Assert.ThrowsAsync<StartupException>(() => S.StartBotAsync(settings =>
+        var e = await Assert.ThrowsAsync<Doorman.Homeserver.StartupException>(() => S.StartBotAsync(settings =>
         {
             settings["Payments:Lnd:MacaroonPath"] = null;
             settings["Payments:Lnd:MacaroonHex"] = hex;

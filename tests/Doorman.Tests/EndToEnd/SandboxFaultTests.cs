@@ -60,7 +60,7 @@ public sealed class SandboxFaultTests(ITestOutputHelper output) : SandboxScenari
         Hs.Server.InvalidateToken(S.BotToken, softLogout: true);
         await S.Owner.SayAsync(roomId, "hello"); // ends the bot's long-poll; the next request is refused
         await stopping.Task.WaitAsync(Scenario.Patience);
-        var reason = S.Bot.Services.GetRequiredService<Doorman.Hosting.Fatal>().Reason;
+        var reason = S.Bot.Services.GetRequiredService<Doorman.Homeserver.Fatal>().Reason;
         Assert.Contains("no longer accepts the bot's access token", reason, StringComparison.Ordinal);
         Assert.Contains("soft logout", reason, StringComparison.Ordinal);
         Assert.DoesNotContain(S.BotToken, reason, StringComparison.Ordinal);

@@ -49,7 +49,7 @@ public sealed class SessionTests(ITestOutputHelper output) : SandboxScenarioTest
     [Fact]
     public async Task A_wrong_password_stops_the_bot_without_printing_it()
     {
-        var e = await Assert.ThrowsAsync<Doorman.Hosting.StartupException>(() => S.StartBotAsync(settings =>
+        var e = await Assert.ThrowsAsync<Doorman.Homeserver.StartupException>(() => S.StartBotAsync(settings =>
         {
             settings["Matrix:AccessToken"] = null;
             settings["Matrix:Password"] = "hunter2-not-it";

@@ -1,5 +1,5 @@
 using System.Buffers.Text;
-using Doorman.Payments;
+using Doorman.Access;
 using Doorman.Payments.Lnd;
 using Doorman.Sandbox.Lightning;
 using Microsoft.Extensions.Configuration;

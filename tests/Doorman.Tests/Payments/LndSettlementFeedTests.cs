@@ -1,4 +1,4 @@
-using Doorman.Payments;
+using Doorman.Access;
 using Doorman.Payments.Lnd;
 using Doorman.Sandbox.Lightning;
 using Microsoft.Extensions.Time.Testing;

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using Doorman.Payments;
+using Doorman.Access;
 using Doorman.Payments.Lnd;
 using Doorman.Sandbox.Lightning;
 using Grpc.Core;

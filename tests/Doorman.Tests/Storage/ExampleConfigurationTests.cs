@@ -1,5 +1,7 @@
 using System.Reflection;
+using Doorman.Access;
 using Doorman.Hosting;
+using Doorman.Homeserver;
 using Doorman.Payments.BtcPay;
 using Doorman.Payments.Lnd;
 using Doorman.Storage;

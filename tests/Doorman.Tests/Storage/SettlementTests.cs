@@ -1,4 +1,4 @@
-using Doorman.Payments;
+using Doorman.Access;
 using Doorman.Storage;
 using Doorman.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
@@ -31,7 +31,7 @@ public sealed class SettlementTests : IAsyncLifetime
     private async Task<Order> OrderAsync(string reference, long amountMsat = 1_000_000)
     {
         var now = _time.GetUtcNow();
-        var order = new Order(Ulid.New(now), "!room:localhost", "@member:localhost", GateStore.DefaultPlan, amountMsat, TimeSpan.FromDays(30),
+        var order = new Order(Ulid.New(now), "!room:localhost", "@member:localhost", Plans.Default, amountMsat, TimeSpan.FromDays(30),
             "lnd", reference, "lnbcrt1…", reference, OrderStatus.Pending, null, now, now.AddMinutes(30), null, null);
         await Db.WriteAsync(tx => _services.GetRequiredService<OrderStore>().InsertAsync(tx, order), default);
         return order;
@@ -104,7 +104,7 @@ public sealed class SettlementTests : IAsyncLifetime
     {
         await OrderAsync("cc");
         await _services.GetRequiredService<Settlements>().ApplyAsync("lnd", Settled("cc", cursor: "41/12"), default);
-        Assert.Equal("41/12", await Db.ReadAsync(tx => _services.GetRequiredService<Cursors>().GetAsync(tx, Cursors.PaymentFeed("lnd")), default));
+        Assert.Equal("41/12", await Db.ReadAsync(tx => _services.GetRequiredService<Cursors>().GetAsync(tx, CursorNames.PaymentFeed("lnd")), default));
     }
 
     [Fact]
@@ -112,7 +112,7 @@ public sealed class SettlementTests : IAsyncLifetime
     {
         var outcome = await _services.GetRequiredService<Settlements>().ApplyAsync("lnd", Settled("not-ours", cursor: "9"), default);
         Assert.Equal(SettlementOutcome.Ignored, outcome);
-        Assert.Equal("9", await Db.ReadAsync(tx => _services.GetRequiredService<Cursors>().GetAsync(tx, Cursors.PaymentFeed("lnd")), default));
+        Assert.Equal("9", await Db.ReadAsync(tx => _services.GetRequiredService<Cursors>().GetAsync(tx, CursorNames.PaymentFeed("lnd")), default));
         Assert.Equal(0, await InvitesAsync());
     }
 

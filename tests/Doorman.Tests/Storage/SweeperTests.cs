@@ -1,4 +1,4 @@
-using Doorman.Scheduling;
+using Doorman.Access;
 using Doorman.Storage;
 using Doorman.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
@@ -38,7 +38,7 @@ public sealed class SweeperTests : IAsyncLifetime
         }, default);
 
     private Task SubscribeAsync(string roomId, string userId, DateTimeOffset expiresAt) =>
-        Db.WriteAsync(tx => _services.GetRequiredService<SubscriptionStore>().SetExpiryAsync(tx, roomId, userId, expiresAt, "paid", _time.GetUtcNow()), default);
+        Db.WriteAsync(tx => _services.GetRequiredService<SubscriptionStore>().SetExpiryAsync(tx, roomId, userId, expiresAt, SubscriptionSource.Paid, _time.GetUtcNow()), default);
 
     private Task<long> KicksAsync(string userId) =>
         Db.ReadAsync(tx => tx.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM membership_actions WHERE action = 'kick' AND user_id = @userId", new { userId }), default);

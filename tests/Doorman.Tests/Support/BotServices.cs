@@ -1,5 +1,5 @@
+using Doorman.Access;
 using Doorman.Hosting;
-using Doorman.Payments;
 using Doorman.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using Doorman.Access;
 using Polly.Timeout;
 
 namespace Doorman.Payments.BtcPay;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using Doorman.Access;
 using Doorman.Payments.Bolt11;
 using Microsoft.Extensions.Options;
 

@@ -1,9 +1,10 @@
 using System.Net;
+using Doorman.Access;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Options;
-using Polly;
 using Polly.Timeout;
+using Polly;
 
 namespace Doorman.Payments.BtcPay;
 

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Doorman.Access;
 
 namespace Doorman.Payments.BtcPay;
 

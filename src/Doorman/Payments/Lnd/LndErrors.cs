@@ -1,4 +1,5 @@
 using System.Security.Authentication;
+using Doorman.Access;
 using Grpc.Core;
 
 namespace Doorman.Payments.Lnd;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Doorman.Access;
 using Doorman.Payments.Bolt11;
 using Google.Protobuf;
 using Grpc.Core;

@@ -1,3 +1,4 @@
+using Doorman.Access;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 

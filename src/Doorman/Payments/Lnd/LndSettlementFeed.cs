@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Doorman.Access;
 using Grpc.Core;
 using Lnrpc;
 

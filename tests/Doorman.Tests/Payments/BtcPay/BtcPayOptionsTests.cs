@@ -1,3 +1,4 @@
+using Doorman.Access;
 using Doorman.Payments;
 using Doorman.Payments.BtcPay;
 using Microsoft.Extensions.Configuration;

@@ -1,4 +1,4 @@
-using Doorman.Payments;
+using Doorman.Access;
 using Doorman.Payments.Bolt11;
 using Doorman.Sandbox.BtcPay;
 using Microsoft.Extensions.Time.Testing;

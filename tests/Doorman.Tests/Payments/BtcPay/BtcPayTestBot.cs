@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Doorman.Access;
 using Doorman.Payments;
 using Doorman.Payments.BtcPay;
 using Doorman.Sandbox.BtcPay;

@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Doorman.Payments;
+using Doorman.Access;
 using Doorman.Payments.BtcPay;
 using Doorman.Sandbox.BtcPay;
 using Doorman.Tests.Support;

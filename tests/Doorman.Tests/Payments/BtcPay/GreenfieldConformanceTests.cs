@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json.Nodes;
-using Doorman.Payments;
+using Doorman.Access;
 using Doorman.Sandbox.BtcPay;
 using static Doorman.Tests.Payments.BtcPay.BtcPayTestBot;
 using static Doorman.Tests.Payments.BtcPay.BtcPayWebhookTests;

@@ -1,4 +1,4 @@
-namespace Doorman.Outbox;
+namespace Doorman.Access;
 
 /// <summary>
 /// Wakes a worker when new work is committed. Setting it twice before the worker looks is one wake-up;

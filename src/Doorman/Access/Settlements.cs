@@ -1,9 +1,4 @@
-using Doorman.Access;
-using Doorman.Outbox;
-using Doorman.Scheduling;
-using Doorman.Storage;
-
-namespace Doorman.Payments;
+namespace Doorman.Access;
 
 /// <summary>What applying an invoice update did.</summary>
 public enum SettlementOutcome
@@ -24,15 +19,14 @@ public enum SettlementOutcome
 /// cursor. A second application of the same settlement finds the order applied and changes nothing.
 /// </summary>
 public sealed partial class Settlements(
-    Database database,
-    OrderStore orders,
-    SubscriptionStore subscriptions,
-    MembershipActionStore actions,
-    GateStore gates,
-    Cursors cursors,
-    MessageOutbox outbox,
+    IDatabase database,
+    IOrderStore orders,
+    ISubscriptionStore subscriptions,
+    IMembershipActions actions,
+    ICursorStore cursors,
+    IMemberNotices notices,
     OutboxSignals signals,
-    SweepScheduler sweep,
+    IDeadlineSignal deadlines,
     TimeProvider time,
     ILogger<Settlements> logger)
 {
@@ -44,7 +38,7 @@ public sealed partial class Settlements(
         {
             var result = await ApplyInTransactionAsync(tx, backend, update, now);
             if (update.Cursor is not null)
-                await cursors.SetAsync(tx, Cursors.PaymentFeed(backend), update.Cursor);
+                await cursors.SetAsync(tx, CursorNames.PaymentFeed(backend), update.Cursor);
             newExpiry = result.NewExpiry;
             return result.Outcome;
         }, cancellationToken);
@@ -52,14 +46,14 @@ public sealed partial class Settlements(
         if (outcome is SettlementOutcome.Applied or SettlementOutcome.Underpaid or SettlementOutcome.Expired)
         {
             signals.Membership.Set();
-            outbox.Wake();
+            signals.Messages.Set();
         }
         if (outcome == SettlementOutcome.Applied && newExpiry is { } expiry)
-            await sweep.ScheduleAtAsync(expiry, cancellationToken);
+            await deadlines.ScheduleAtAsync(expiry, cancellationToken);
         return outcome;
     }
 
-    private async Task<(SettlementOutcome Outcome, DateTimeOffset? NewExpiry)> ApplyInTransactionAsync(Tx tx, string backend, InvoiceUpdate update, DateTimeOffset now)
+    private async Task<(SettlementOutcome Outcome, DateTimeOffset? NewExpiry)> ApplyInTransactionAsync(ITx tx, string backend, InvoiceUpdate update, DateTimeOffset now)
     {
         var order = await orders.FindAsync(tx, backend, update.Reference);
         if (order is null)
@@ -76,7 +70,7 @@ public sealed partial class Settlements(
                 var current = await subscriptions.GetAsync(tx, order.RoomId, order.UserId);
                 var active = current is { ExpiredAt: null };
                 var expiry = AccessRules.Extend(current?.ExpiresAt, active, order.Period, now);
-                await subscriptions.SetExpiryAsync(tx, order.RoomId, order.UserId, expiry, "paid", now);
+                await subscriptions.SetExpiryAsync(tx, order.RoomId, order.UserId, expiry, SubscriptionSource.Paid, now);
                 await actions.EnqueueAsync(tx, order.RoomId, order.UserId, MembershipActionKind.Invite, null, "order:" + order.Id, now);
                 if (update.PaidMsat > order.AmountMsat)
                     LogOverpaid(order.Id, update.PaidMsat - order.AmountMsat);
@@ -88,8 +82,7 @@ public sealed partial class Settlements(
                 // Only the amount asked for counts (rule 4). LND refuses underpayments; other backends may not.
                 if (!await orders.FinishAsync(tx, order.Id, OrderStatus.Underpaid, update.PaidMsat, now))
                     return (SettlementOutcome.AlreadyDone, null);
-                var name = (await gates.GetAsync(tx, order.RoomId))?.RoomName ?? order.RoomId;
-                await outbox.ToUserAsync(tx, order.UserId, PaymentTexts.Underpaid(name, update.PaidMsat, order.AmountMsat), now);
+                await notices.UnderpaidAsync(tx, order, update.PaidMsat, now);
                 LogUnderpaid(order.Id, update.PaidMsat, order.AmountMsat);
                 return (SettlementOutcome.Underpaid, null);
             }
@@ -98,8 +91,7 @@ public sealed partial class Settlements(
             {
                 if (!await orders.FinishAsync(tx, order.Id, OrderStatus.Expired, null, now))
                     return (SettlementOutcome.AlreadyDone, null);
-                var name = (await gates.GetAsync(tx, order.RoomId))?.RoomName ?? order.RoomId;
-                await outbox.ToUserAsync(tx, order.UserId, PaymentTexts.Expired(name), now);
+                await notices.InvoiceExpiredAsync(tx, order, now);
                 return (SettlementOutcome.Expired, null);
             }
             default:
@@ -115,15 +107,4 @@ public sealed partial class Settlements(
 
     [LoggerMessage(LogLevel.Warning, "Order {OrderId} underpaid: {PaidMsat} of {AmountMsat} msat; nothing granted")]
     private partial void LogUnderpaid(string orderId, long paidMsat, long amountMsat);
-}
-
-/// <summary>What members are told about their payments.</summary>
-public static class PaymentTexts
-{
-    public static Messaging.Notice Underpaid(string roomName, long paidMsat, long amountMsat) =>
-        new Messaging.Notice().Text($"Your payment for {roomName} was {Quantities.FormatSats(paidMsat / 1000)}, less than the {Quantities.FormatSats(amountMsat / 1000)} asked, so it does not grant access. ")
-            .Text("Please contact the room's owners about a refund, and say ").Code("join " + roomName).Text(" for a new invoice.");
-
-    public static Messaging.Notice Expired(string roomName) =>
-        new Messaging.Notice().Text($"Your invoice for {roomName} expired unpaid. Say ").Code("join " + roomName).Text(" whenever you want a new one.");
 }

@@ -3,7 +3,7 @@ using Doorman.Matrix.Sync;
 using Doorman.Storage;
 using Microsoft.Extensions.Options;
 
-namespace Doorman.Hosting;
+namespace Doorman.Homeserver;
 
 /// <summary>Runs the sync loop for the bot's account; a refused token stops the bot with a clear message.</summary>
 public sealed class SyncService(SyncLoop loop, IOptions<MatrixOptions> options, Fatal fatal) : BackgroundService

@@ -1,14 +1,12 @@
-using Doorman.Storage;
 using Microsoft.Extensions.Options;
 
-namespace Doorman.Hosting;
+namespace Doorman.Homeserver;
 
 /// <summary>
-/// Checks the configuration before the bot touches the network (STYLE §3): every problem is reported at once,
-/// each naming its key, and no message ever contains a secret's value.
+/// Checks <c>Matrix:*</c> and <c>Operators</c> before the bot touches the network (STYLE §3): every problem is
+/// reported at once, each naming its key, and no message ever contains a secret's value.
 /// </summary>
-public sealed class DoormanOptionsValidator(IOptions<OperatorOptions> operators, IOptions<PaymentsOptions> payments, IOptions<StorageOptions> storage)
-    : IValidateOptions<MatrixOptions>
+public sealed class MatrixOptionsValidator(IOptions<OperatorOptions> operators) : IValidateOptions<MatrixOptions>
 {
     public ValidateOptionsResult Validate(string? name, MatrixOptions options)
     {
@@ -33,13 +31,6 @@ public sealed class DoormanOptionsValidator(IOptions<OperatorOptions> operators,
         foreach (var (op, i) in operators.Value.Operators.Select((p, i) => (p, i)))
             if (!IsUserId(op))
                 problems.Add($"Operators:{i} (“{op}”) must be a user id like @admin:example.org");
-        if (payments.Value.Backend is not { } backend
-            || !(backend.Equals("Lnd", StringComparison.OrdinalIgnoreCase) || backend.Equals("BtcPay", StringComparison.OrdinalIgnoreCase)))
-            problems.Add($"Payments:Backend “{payments.Value.Backend}” is not supported: use Lnd or BtcPay");
-        if (payments.Value.InvoiceExpiry < TimeSpan.FromMinutes(1) || payments.Value.InvoiceExpiry > TimeSpan.FromDays(7))
-            problems.Add("Payments:InvoiceExpiry must be between 00:01:00 and 7.00:00:00 (hh:mm:ss)");
-        if (string.IsNullOrWhiteSpace(storage.Value.Path))
-            problems.Add("Storage:Path must name the SQLite file, e.g. data/doorman.db");
 
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
     }

@@ -1,4 +1,4 @@
-namespace Doorman.Hosting;
+namespace Doorman.Homeserver;
 
 /// <summary>
 /// Stops the bot for a reason only the operator can fix (a refused access token, a wrong account), with one

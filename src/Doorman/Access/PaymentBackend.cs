@@ -1,4 +1,16 @@
-namespace Doorman.Payments;
+namespace Doorman.Access;
+
+/// <summary><c>Payments:*</c> shared by the backends.</summary>
+public sealed class PaymentsOptions
+{
+    public const string Section = "Payments";
+
+    /// <summary><c>Lnd</c> (the operator's LND over gRPC) or <c>BtcPay</c> (a BTCPay Server store over Greenfield).</summary>
+    public string Backend { get; set; } = "Lnd";
+
+    /// <summary>How long an invoice may be paid.</summary>
+    public TimeSpan InvoiceExpiry { get; set; } = TimeSpan.FromMinutes(30);
+}
 
 /// <summary>
 /// A Lightning payment backend: the operator's LND node or BTCPay store. Money is integer millisatoshis.
@@ -31,17 +43,6 @@ public interface IPaymentBackend
     /// such as BTCPay without inbound webhooks). Null: only at each (re)connect and for overdue orders.
     /// </summary>
     TimeSpan? PollInterval => null;
-}
-
-/// <summary>
-/// Small durable state a backend keeps in the bot's database (e.g. a webhook's id and secret), by key. Values
-/// may be secrets: they are stored, never logged.
-/// </summary>
-public interface IPaymentState
-{
-    Task<string?> GetAsync(string key, CancellationToken cancellationToken);
-
-    Task SetAsync(string key, string? value, CancellationToken cancellationToken);
 }
 
 /// <summary>A live feed of invoice updates. It ends (or throws) when the connection drops.</summary>

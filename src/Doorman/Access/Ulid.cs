@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 
-namespace Doorman.Storage;
+namespace Doorman.Access;
 
 /// <summary>
 /// Sortable unique ids (ULID, github.com/ulid/spec): 48 bits of Unix milliseconds then 80 random bits, in

@@ -1,6 +1,4 @@
-using System.ComponentModel.DataAnnotations;
-
-namespace Doorman.Hosting;
+namespace Doorman.Homeserver;
 
 /// <summary><c>Matrix:*</c>: the bot's account and who may bring it into rooms.</summary>
 public sealed class MatrixOptions
@@ -44,25 +42,4 @@ public sealed class MatrixOptions
 public sealed class OperatorOptions
 {
     public List<string> Operators { get; set; } = [];
-}
-
-/// <summary><c>Payments:*</c> shared by the backends.</summary>
-public sealed class PaymentsOptions
-{
-    public const string Section = "Payments";
-
-    /// <summary><c>Lnd</c> (the operator's LND over gRPC) or <c>BtcPay</c> (a BTCPay Server store over Greenfield).</summary>
-    public string Backend { get; set; } = "Lnd";
-
-    /// <summary>How long an invoice may be paid.</summary>
-    [Range(typeof(TimeSpan), "00:01:00", "7.00:00:00", ErrorMessage = "Payments:InvoiceExpiry must be between 1 minute and 7 days")]
-    public TimeSpan InvoiceExpiry { get; set; } = TimeSpan.FromMinutes(30);
-}
-
-/// <summary><c>Http:*</c>: the bot's own HTTP listener (<c>/healthz</c>).</summary>
-public sealed class HttpOptions
-{
-    public const string Section = "Http";
-
-    public string Urls { get; set; } = "http://0.0.0.0:8080";
 }

@@ -1,19 +1,16 @@
-using Doorman.Outbox;
-using Doorman.Storage;
-
-namespace Doorman.Scheduling;
+namespace Doorman.Access;
 
 /// <summary>
-/// Acts on deadlines (DESIGN §3 "Scheduler"): every subscription whose expiry plus grace has passed is claimed
-/// with a conditional update — so each deadline is acted on once, even by overlapping sweeps — and a kick is
-/// queued in the same transaction. Returns the next deadline, so the next sweep can run right at it.
+/// Decides what deadlines bring (DESIGN §3 "Scheduler"): every subscription whose expiry plus grace has passed is
+/// claimed with a conditional update — so each deadline is acted on once, even by overlapping sweeps — and its
+/// removal queued in the same transaction; every reminder that has come due is claimed and queued likewise.
+/// Returns the next deadline, so the next sweep can run right at it.
 /// </summary>
 public sealed partial class Sweeper(
-    Database database,
-    SubscriptionStore subscriptions,
-    MembershipActionStore actions,
-    GateStore gates,
-    MessageOutbox outbox,
+    IDatabase database,
+    ISubscriptionStore subscriptions,
+    IMembershipActions actions,
+    IMemberNotices notices,
     OutboxSignals signals,
     TimeProvider time,
     ILogger<Sweeper> logger)
@@ -59,19 +56,14 @@ public sealed partial class Sweeper(
             {
                 if (!await subscriptions.ClaimReminderAsync(tx, due, now))
                     continue;
-                var name = (await gates.GetAsync(tx, due.RoomId))?.RoomName ?? due.RoomId;
-                await outbox.ToUserAsync(tx, due.UserId, ReminderText(name, due.ExpiresAt), now);
+                await notices.ReminderAsync(tx, due, now);
                 count++;
             }
             return count;
         }, cancellationToken);
         if (reminded > 0)
-            outbox.Wake();
+            signals.Messages.Set();
     }
-
-    public static Messaging.Notice ReminderText(string roomName, DateTimeOffset expiresAt) =>
-        new Messaging.Notice().Text("Your access to ").Bold(roomName).Text($" ends on {Access.Quantities.FormatTime(expiresAt)}. To keep it, say ")
-            .Code("renew " + roomName).Text(" here and pay the invoice; the new period starts when the current one ends.");
 
     [LoggerMessage(LogLevel.Information, "{UserId}'s time in {RoomId} ran out at {ExpiresAt}; removal queued")]
     private partial void LogExpired(string userId, string roomId, DateTimeOffset expiresAt);

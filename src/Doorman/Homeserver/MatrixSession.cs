@@ -3,7 +3,7 @@ using Doorman.Matrix.Http;
 using Doorman.Storage;
 using Microsoft.Extensions.Options;
 
-namespace Doorman.Hosting;
+namespace Doorman.Homeserver;
 
 /// <summary>
 /// Establishes the bot's Matrix session at start: finds the homeserver (configured, or discovered through
@@ -32,7 +32,7 @@ public sealed partial class MatrixSession(
         {
             try
             {
-                address.BaseUrl = await Discovery.DiscoverAsync(httpClients.CreateClient(DoormanApp.DiscoveryClient), Options.ServerName, cancellationToken);
+                address.BaseUrl = await Discovery.DiscoverAsync(httpClients.CreateClient(HomeserverSetup.DiscoveryClient), Options.ServerName, cancellationToken);
             }
             catch (Exception e) when (e is MatrixDiscoveryException or HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
             {

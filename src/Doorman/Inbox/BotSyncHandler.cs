@@ -1,18 +1,17 @@
 using System.Net;
 using Doorman.Access;
 using Doorman.Commands;
-using Doorman.Hosting;
+using Doorman.Homeserver;
 using Doorman.Matrix;
 using Doorman.Matrix.Events;
 using Doorman.Matrix.Sync;
 using Doorman.Messaging;
-using Doorman.Outbox;
 using Doorman.Storage;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 using Polly.Timeout;
 
-namespace Doorman.Rooms;
+namespace Doorman.Inbox;
 
 /// <summary>
 /// Turns sync batches into actions: accepts or declines invites, and hands new messages to the command handler.

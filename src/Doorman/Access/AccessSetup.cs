@@ -1,0 +1,14 @@
+namespace Doorman.Access;
+
+public static class AccessSetup
+{
+    /// <summary>The core's use cases. Their ports are registered by the parts that implement them.</summary>
+    public static IServiceCollection AddAccess(this IServiceCollection services)
+    {
+        services.AddSingleton<OutboxSignals>();
+        services.AddSingleton<Settlements>();
+        services.AddSingleton<Sweeper>();
+        services.AddSingleton<Ordering>();
+        return services;
+    }
+}

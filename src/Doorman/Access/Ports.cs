@@ -1,0 +1,99 @@
+namespace Doorman.Access;
+
+// What the core needs from the world, owned by the core (STYLE.md, "Dependencies point inward"). Storage implements
+// the stores, Messaging the notices, Scheduling the deadline signal; Payments/Lnd and Payments/BtcPay the payment
+// backend (PaymentBackend.cs).
+
+/// <summary>An open transaction (or, for reads, a connection). Only the storage that made it knows what is inside.</summary>
+public interface ITx;
+
+/// <summary>Runs work in one transaction: all of it is committed, or none of it.</summary>
+public interface IDatabase
+{
+    /// <summary>Runs <paramref name="work"/> in one write transaction and commits it; rolls back if it throws.</summary>
+    Task<T> WriteAsync<T>(Func<ITx, Task<T>> work, CancellationToken cancellationToken);
+
+    /// <summary>Runs <paramref name="work"/> without a transaction (single reads).</summary>
+    Task<T> ReadAsync<T>(Func<ITx, Task<T>> work, CancellationToken cancellationToken);
+}
+
+public interface IGateStore
+{
+    Task<Gate?> GetAsync(ITx tx, string roomId);
+}
+
+public interface IOrderStore
+{
+    Task InsertAsync(ITx tx, Order order);
+
+    Task<Order?> FindAsync(ITx tx, string backend, string reference);
+
+    /// <summary>Moves a pending order to a final status; false if it was no longer pending (someone else decided first).</summary>
+    Task<bool> FinishAsync(ITx tx, string id, OrderStatus status, long? paidMsat, DateTimeOffset now);
+
+    /// <summary>Marks an order applied from pending or expired; false if it was neither (applied already).</summary>
+    Task<bool> MarkAppliedAsync(ITx tx, string id, long paidMsat, DateTimeOffset now);
+}
+
+public interface ISubscriptionStore
+{
+    Task<Subscription?> GetAsync(ITx tx, string roomId, string userId);
+
+    /// <summary>Sets the expiry (creating the subscription); clears the sweep's marks so the new deadline is acted on.</summary>
+    Task SetExpiryAsync(ITx tx, string roomId, string userId, DateTimeOffset? expiresAt, SubscriptionSource source, DateTimeOffset now);
+
+    /// <summary>Subscriptions whose expiry plus their room's grace has passed and that the sweep has not handled yet.</summary>
+    Task<IReadOnlyList<DueSubscription>> DueAsync(ITx tx, DateTimeOffset now, int limit);
+
+    /// <summary>Claims a due subscription for removal, once, and only if its expiry is still the one seen.</summary>
+    Task<bool> ClaimExpiryAsync(ITx tx, DueSubscription due, DateTimeOffset now);
+
+    /// <summary>Subscriptions whose reminder time has come, still running and not yet reminded.</summary>
+    Task<IReadOnlyList<DueSubscription>> RemindersDueAsync(ITx tx, DateTimeOffset now, int limit);
+
+    /// <summary>Claims a reminder once, and only for the expiry seen.</summary>
+    Task<bool> ClaimReminderAsync(ITx tx, DueSubscription due, DateTimeOffset now);
+
+    /// <summary>The earliest deadline not yet acted on — a removal (expiry plus grace) or a reminder — if any.</summary>
+    Task<DateTimeOffset?> NextDeadlineAsync(ITx tx);
+}
+
+/// <summary>The outbox of invites and kicks: written in the decision's transaction, carried out after commit.</summary>
+public interface IMembershipActions
+{
+    Task EnqueueAsync(ITx tx, string roomId, string userId, MembershipActionKind action, string? reason, string cause, DateTimeOffset now);
+}
+
+/// <summary>Named positions in outside streams (the payment feed's cursor), stored with the effects they cover.</summary>
+public interface ICursorStore
+{
+    Task<string?> GetAsync(ITx tx, string name);
+
+    Task SetAsync(ITx tx, string name, string? value);
+}
+
+/// <summary>
+/// What members are told when the core decides something about them. Queued in the decision's transaction (so a
+/// crash neither loses nor doubles it); the wording is Messaging's.
+/// </summary>
+public interface IMemberNotices
+{
+    Task UnderpaidAsync(ITx tx, Order order, long paidMsat, DateTimeOffset now);
+
+    Task InvoiceExpiredAsync(ITx tx, Order order, DateTimeOffset now);
+
+    Task ReminderAsync(ITx tx, DueSubscription due, DateTimeOffset now);
+}
+
+/// <summary>"A deadline changed": the sweep must run at that deadline, unless it already runs earlier.</summary>
+public interface IDeadlineSignal
+{
+    Task ScheduleAtAsync(DateTimeOffset deadline, CancellationToken cancellationToken);
+}
+
+/// <summary>Names of the cursors the core keeps.</summary>
+public static class CursorNames
+{
+    /// <summary>The payment backend's settlement feed position (LND: <c>settle_index</c>).</summary>
+    public static string PaymentFeed(string backend) => $"payments.{backend}.cursor";
+}

@@ -1,0 +1,12 @@
+namespace Doorman.Outbox;
+
+public static class OutboxSetup
+{
+    /// <summary>The workers that carry out what the outbox tables hold: messages, invites and kicks.</summary>
+    public static IServiceCollection AddOutbox(this IServiceCollection services)
+    {
+        services.AddHostedService<MessageSender>();
+        services.AddHostedService<MembershipWorker>();
+        return services;
+    }
+}
