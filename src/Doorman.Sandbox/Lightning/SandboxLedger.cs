@@ -27,7 +27,7 @@ internal sealed class SandboxLedger : IDisposable
     private readonly Dictionary<string, Entry> byHash = new(StringComparer.Ordinal);
     private readonly List<Subscriber> subscribers = [];
     private readonly TimeProvider time;
-    private readonly byte[] nodeKey;
+    private byte[] signingKey;
     private readonly Func<Bolt11InvoiceDraft, Bolt11InvoiceDraft>? tamper;
     private ulong lastAddIndex;
     private ulong lastSettleIndex;
@@ -38,7 +38,7 @@ internal sealed class SandboxLedger : IDisposable
     public SandboxLedger(TimeProvider time, byte[] nodeKey, Func<Bolt11InvoiceDraft, Bolt11InvoiceDraft>? tamper)
     {
         this.time = time;
-        this.nodeKey = nodeKey;
+        signingKey = nodeKey;
         this.tamper = tamper;
     }
 
@@ -59,7 +59,7 @@ internal sealed class SandboxLedger : IDisposable
             draft = draft.WithField(Bolt11TaggedField.DescriptionType, Bolt11TaggedField.DescriptionHash(request.DescriptionHash));
         if (tamper is not null)
             draft = tamper(draft);
-        var paymentRequest = Bolt11Codec.Encode(draft, nodeKey);
+        var paymentRequest = Bolt11Codec.Encode(draft, Volatile.Read(ref signingKey));
 
         lock (gate)
         {
@@ -207,6 +207,9 @@ internal sealed class SandboxLedger : IDisposable
         }
         subscribers.Clear();
     }
+
+    /// <summary>Invoices added from now on are signed by <paramref name="privateKey"/> (32 bytes, secp256k1).</summary>
+    public void SignWith(byte[] privateKey) => Volatile.Write(ref signingKey, privateKey);
 
     public void SkipSettleIndex(int count)
     {

@@ -13,7 +13,9 @@ namespace Doorman.Sandbox.Lightning;
 /// A Lightning node that speaks LND's gRPC (lnrpc.Lightning: GetInfo, AddInvoice, LookupInvoice, ListInvoices,
 /// SubscribeInvoices) over HTTP/2 with TLS on 127.0.0.1, with lnd's macaroon header, its index and stream
 /// semantics, and real BOLT11 invoices (network regtest) signed by the node's key. Payments are simulated with
-/// <see cref="PayAsync"/>; faults with <see cref="DropStreams"/>, <see cref="SkipSettleIndex"/> and <see cref="RestartAsync"/>.
+/// <see cref="PayAsync"/>; faults with <see cref="DropStreams"/>, <see cref="SkipSettleIndex"/>, <see cref="RestartAsync"/>
+/// and <see cref="SignInvoicesWithAnotherKey"/>. <see cref="InvoiceMacaroonHex"/> is refused GetInfo as lnd's stock
+/// invoice.macaroon is (no info:read).
 /// </summary>
 public sealed class SandboxLightningNode : IAsyncDisposable
 {
@@ -107,6 +109,18 @@ public sealed class SandboxLightningNode : IAsyncDisposable
     /// <summary>Ends every open SubscribeInvoices stream with status Unavailable, as a dropped connection would.</summary>
     public void DropStreams() =>
         ledger.DropSubscribers(new Status(StatusCode.Unavailable, "the sandbox LND dropped the stream"));
+
+    /// <summary>
+    /// Fault: invoices added from now on are signed by a fresh key that is not the node's (GetInfo still reports
+    /// <see cref="IdentityPubKey"/>), so their payee (BOLT #11: the key recovered from the signature) is someone else,
+    /// as from a compromised node or a connection that leads elsewhere. Returns that key's public key, hex.
+    /// </summary>
+    public string SignInvoicesWithAnotherKey()
+    {
+        using var key = SandboxParts.NewNodeKey(out var keyBytes);
+        ledger.SignWith(keyBytes);
+        return Convert.ToHexStringLower(key.CreatePubKey().ToBytes(compressed: true));
+    }
 
     /// <summary>The next settlement's settle_index jumps by <paramref name="count"/> (lnd#7071: gaps happen).</summary>
     public void SkipSettleIndex(int count = 1) => ledger.SkipSettleIndex(count);

@@ -235,6 +235,7 @@ public sealed class LndOptionsTests
     private static ServiceProvider Registered(Dictionary<string, string?> settings) =>
         new ServiceCollection()
             .AddLogging()
+            .AddSingleton<IPaymentState>(new MemoryPaymentState())
             .AddLndPaymentBackend(new ConfigurationBuilder().AddInMemoryCollection(settings).Build().GetSection("Payments:Lnd"))
             .BuildServiceProvider();
 

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Doorman.Access;
@@ -6,6 +7,7 @@ using Doorman.Sandbox.Lightning;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Lnrpc;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
@@ -17,9 +19,13 @@ internal static class LndTestHarness
 
     public static string Thumbprint(SandboxLightningNode node) => Convert.ToHexStringLower(SHA256.HashData(node.TlsCertificateDer));
 
-    /// <summary>The bot's backend pointed at <paramref name="node"/>, pinned to its certificate.</summary>
+    /// <summary>
+    /// The bot's backend pointed at <paramref name="node"/>, pinned to its certificate; its durable state in memory
+    /// unless <paramref name="state"/> is given.
+    /// </summary>
     public static LndPaymentBackend Backend(
-        SandboxLightningNode node, string? macaroonHex = null, TimeProvider? time = null, Action<LndOptions>? configure = null)
+        SandboxLightningNode node, string? macaroonHex = null, TimeProvider? time = null, Action<LndOptions>? configure = null,
+        IPaymentState? state = null, ILogger<LndPaymentBackend>? logger = null)
     {
         var options = new LndOptions
         {
@@ -28,7 +34,8 @@ internal static class LndTestHarness
             TlsCertThumbprint = Thumbprint(node),
         };
         configure?.Invoke(options);
-        return new LndPaymentBackend(Options.Create(options), time ?? TimeProvider.System, NullLogger<LndPaymentBackend>.Instance);
+        return new LndPaymentBackend(
+            Options.Create(options), state ?? new MemoryPaymentState(), time ?? TimeProvider.System, logger ?? NullLogger<LndPaymentBackend>.Instance);
     }
 
     /// <summary>
@@ -51,6 +58,22 @@ internal static class LndTestHarness
 
     public static InvoiceRequest Request(long amountMsat = 21_000_000, string memo = "Access to #vip:example.org, 30 days", int expirySeconds = 3600) =>
         new($"order-{Guid.NewGuid():N}", amountMsat, memo, TimeSpan.FromSeconds(expirySeconds));
+}
+
+/// <summary><see cref="IPaymentState"/> in memory, for tests that do not restart the bot.</summary>
+internal sealed class MemoryPaymentState : IPaymentState
+{
+    private readonly ConcurrentDictionary<string, string?> values = new(StringComparer.Ordinal);
+
+    public IReadOnlyDictionary<string, string?> Values => values;
+
+    public Task<string?> GetAsync(string key, CancellationToken cancellationToken) => Task.FromResult(values.GetValueOrDefault(key));
+
+    public Task SetAsync(string key, string? value, CancellationToken cancellationToken)
+    {
+        values[key] = value;
+        return Task.CompletedTask;
+    }
 }
 
 /// <summary>Reads a settlement feed one update at a time, with a deadline, and can tell that nothing more arrives.</summary>

@@ -1,3 +1,4 @@
+using System.Net;
 using Microsoft.Extensions.Options;
 
 namespace Doorman.Payments.BtcPay;
@@ -25,6 +26,10 @@ internal sealed class BtcPayOptionsValidator(string sectionPath) : IValidateOpti
 
         if (!IsHttpUrl(options.Url))
             errors.Add($"{Key(nameof(BtcPayOptions.Url))} must be BTCPay Server's http(s) URL, e.g. https://btcpay.example.org{Quoted(options.Url)}");
+        else if (!IsSafeForApiKey(new Uri(options.Url!.Trim())))
+            errors.Add($"{Key(nameof(BtcPayOptions.Url))} must use https: the API key would cross the network in plain text, readable "
+                + $"by anyone on the path; use https://{new Uri(options.Url!.Trim()).Host} (plain http is allowed only to this machine: "
+                + "localhost, 127.0.0.1 or [::1])");
         if (string.IsNullOrWhiteSpace(options.StoreId))
             errors.Add($"{Key(nameof(BtcPayOptions.StoreId))} is required: the store's id (BTCPay: Store settings → General → Store ID)");
         else if (options.StoreId.Any(c => char.IsWhiteSpace(c) || c is '/' or '?' or '#' or ':'))
@@ -49,6 +54,15 @@ internal sealed class BtcPayOptionsValidator(string sectionPath) : IValidateOpti
     private static bool IsHttpUrl(string? text) =>
         Uri.TryCreate(text?.Trim(), UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && uri.Host.Length > 0
         && string.IsNullOrEmpty(uri.Query) && string.IsNullOrEmpty(uri.Fragment) && string.IsNullOrEmpty(uri.UserInfo);
+
+    /// <summary>
+    /// https, or http to a loopback address (127.0.0.0/8, ::1, localhost), where the API key never leaves the machine
+    /// (e.g. BTCPay in a container beside the bot, or a TLS-terminating proxy on the same host).
+    /// </summary>
+    private static bool IsSafeForApiKey(Uri url) =>
+        url.Scheme == Uri.UriSchemeHttps
+        || url.Host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
+        || (IPAddress.TryParse(url.DnsSafeHost, out var address) && IPAddress.IsLoopback(address));
 
     // URLs are not secrets, but one with user info might carry a password: quote only what is safe.
     private static string Quoted(string? text) =>

@@ -46,7 +46,7 @@ internal sealed record LndConnectionSettings(Uri Address, byte[] Macaroon, LndCe
             if (Uri.TryCreate(options.Address.Trim(), UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeHttps && uri.Host.Length > 0)
                 address = uri;
             else
-                errors.Add($"{Key(nameof(LndOptions.Address))} must be an https URL such as https://127.0.0.1:10009, not '{options.Address}'");
+                errors.Add($"{Key(nameof(LndOptions.Address))} must be an https URL such as https://127.0.0.1:10009{QuotedAddress(options.Address)}");
         }
         else if (!hasConnectUri)
         {
@@ -64,6 +64,13 @@ internal sealed record LndConnectionSettings(Uri Address, byte[] Macaroon, LndCe
 
         return errors.Count == before ? new LndConnectionSettings(address!, macaroon!, pin) : null;
     }
+
+    /// <summary>
+    /// The address as given, unless it may carry a secret: an lndconnect URI pasted into Address has the macaroon in
+    /// its query, and a URL with user info may have a password.
+    /// </summary>
+    private static string QuotedAddress(string address) =>
+        address.IndexOfAny(['?', '@', '#']) >= 0 ? " (the value given is not shown: it may contain a secret)" : $", not '{address}'";
 
     private static byte[]? ResolveMacaroon(LndOptions options, Func<string, string> key, List<string> errors)
     {

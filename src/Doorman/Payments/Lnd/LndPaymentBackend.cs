@@ -13,9 +13,16 @@ namespace Doorman.Payments.Lnd;
 /// <summary>
 /// <see cref="IPaymentBackend"/> over LND's gRPC API (lnrpc.Lightning), TLS pinned to the node's certificate and the
 /// macaroon sent as call credentials. Semantics and pitfalls: ../shared/research/payments.md §1.
+/// Every invoice must be payable to this node: see <see cref="CheckPayeeAsync"/>.
 /// </summary>
-public sealed class LndPaymentBackend : IPaymentBackend, IDisposable
+public sealed partial class LndPaymentBackend : IPaymentBackend, IDisposable
 {
+    /// <summary>
+    /// <see cref="IPaymentState"/> key of the node's identity public key (hex): as GetInfo last reported it, or, for a
+    /// macaroon without info:read, pinned from the payee of the first invoice the node made for the bot.
+    /// </summary>
+    internal const string NodeKeyState = "lnd.node_pubkey";
+
     /// <summary>invoices per ListInvoices page while catching up (lnd's default is 100).</summary>
     internal const int ScanPageSize = 500;
 
@@ -34,9 +41,17 @@ public sealed class LndPaymentBackend : IPaymentBackend, IDisposable
     private readonly TimeProvider time;
     private readonly ILogger<LndPaymentBackend> logger;
     private readonly TimeSpan requestTimeout;
+    private readonly IPaymentState state;
 
-    public LndPaymentBackend(IOptions<LndOptions> options, TimeProvider timeProvider, ILogger<LndPaymentBackend> logger)
+    /// <summary>Serializes learning the node's key, so two first invoices cannot pin two keys.</summary>
+    private readonly SemaphoreSlim nodeKeyGate = new(1, 1);
+    private volatile NodeKey? nodeKey;
+    private volatile bool getInfoRefused;
+
+    public LndPaymentBackend(
+        IOptions<LndOptions> options, IPaymentState state, TimeProvider timeProvider, ILogger<LndPaymentBackend> logger)
     {
+        this.state = state;
         var errors = new List<string>();
         settings = LndConnectionSettings.Resolve(options.Value, "Payments:Lnd", errors)
             ?? throw new InvalidOperationException("LND is not configured: " + string.Join("; ", errors));
@@ -81,7 +96,8 @@ public sealed class LndPaymentBackend : IPaymentBackend, IDisposable
     /// <summary>
     /// AddInvoice, never retried (a retry after a lost answer makes a second invoice). The payment request LND
     /// returns is decoded and refused unless its amount, payment hash, expiry and description are what we asked
-    /// for and its signature holds: a buggy or compromised node must not make us show the member a wrong invoice.
+    /// for, its signature holds and its payee is this node (<see cref="CheckPayeeAsync"/>): a buggy or compromised
+    /// node, or a connection that leads elsewhere, must not make us show the member a wrong invoice.
     /// <see cref="InvoiceRequest.OrderId"/> is not sent: lnd has no field for it besides the memo, which is the member's.
     /// </summary>
     public async Task<CreatedInvoice> CreateInvoiceAsync(InvoiceRequest request, CancellationToken cancellationToken)
@@ -95,6 +111,9 @@ public sealed class LndPaymentBackend : IPaymentBackend, IDisposable
             throw new ArgumentOutOfRangeException(nameof(request), "LND accepts an invoice expiry of at most one year.");
         if (Encoding.UTF8.GetByteCount(request.Memo) > MaxMemoBytes)
             throw new ArgumentException($"The memo is over {MaxMemoBytes} bytes, more than a BOLT11 description holds.", nameof(request));
+
+        // Learn the node's key first (GetInfo, once), so that a failure there leaves no invoice behind.
+        await NodeKeyAsync(firstPayee: null, cancellationToken);
 
         var response = (await CallAsync(
             "creating an invoice",
@@ -131,6 +150,7 @@ public sealed class LndPaymentBackend : IPaymentBackend, IDisposable
                 $"LND returned an invoice that does not match the request ({string.Join("; ", problems)}); not using it",
                 isTransient: false);
         }
+        await CheckPayeeAsync(decoded.PayeePubKey, cancellationToken);
 
         return new CreatedInvoice(hash, response.PaymentRequest, hash, decoded.ExpiresAt);
     }
@@ -204,16 +224,36 @@ public sealed class LndPaymentBackend : IPaymentBackend, IDisposable
         return new LndSettlementFeed(this, call, lifetime, position, live);
     }
 
-    /// <summary>GetInfo; with a macaroon that lacks info:read (lnd's stock invoice.macaroon), ListInvoices instead.</summary>
+    /// <summary>
+    /// GetInfo, whose identity_pubkey becomes the key every invoice must be payable to; with a macaroon that lacks
+    /// info:read (lnd's stock invoice.macaroon), ListInvoices instead.
+    /// </summary>
     public async Task CheckHealthAsync(CancellationToken cancellationToken)
     {
-        var (_, refusal) = await CallAsync("checking the node (GetInfo)", o => client.GetInfoAsync(new GetInfoRequest(), o),
+        var (info, refusal) = await CallAsync("checking the node (GetInfo)", o => client.GetInfoAsync(new GetInfoRequest(), o),
             LndErrors.IsPermissionDenied, cancellationToken);
         if (refusal is not null)
+        {
+            getInfoRefused = true;
             await ListInvoicesAsync(new ListInvoiceRequest { NumMaxInvoices = 1 }, "checking the node (ListInvoices)", cancellationToken);
+            return;
+        }
+        await nodeKeyGate.WaitAsync(cancellationToken);
+        try
+        {
+            await AdoptIdentityAsync(info!.IdentityPubkey, cancellationToken);
+        }
+        finally
+        {
+            nodeKeyGate.Release();
+        }
     }
 
-    public void Dispose() => channel.Dispose();
+    public void Dispose()
+    {
+        channel.Dispose();
+        nodeKeyGate.Dispose();
+    }
 
     internal Task<ListInvoiceResponse> ListInvoicesAsync(ListInvoiceRequest request, string operation, CancellationToken cancellationToken) =>
         CallAsync(operation, o => client.ListInvoicesAsync(request, o), cancellationToken);
@@ -264,6 +304,99 @@ public sealed class LndPaymentBackend : IPaymentBackend, IDisposable
             position.SettleIndex, position.SettleAddIndex);
         return LndFeedCursor.Start;
     }
+
+    /// <summary>
+    /// Refuses an invoice that pays anyone but this node. BOLT #11: the payee is the 'n' field if present, otherwise
+    /// the key recovered from the signature (<see cref="Bolt11Invoice.PayeePubKey"/>; the codec has checked that an
+    /// 'n' field matches the signature). lnd signs an invoice without blinded paths (we never ask for them) with its
+    /// node key, GetInfo's identity_pubkey (lnrpc/invoicesrpc/addinvoice.go AddInvoice: "the main node key is used to
+    /// sign the invoice so that the sender can derive the true pub key of the recipient"). Without info:read (the
+    /// stock invoice.macaroon; LND API docs: GetInfo requires info:read) the payee of the first invoice is pinned and
+    /// kept in the bot's database, and later invoices must match it, across restarts too.
+    /// </summary>
+    private async Task CheckPayeeAsync(string payee, CancellationToken cancellationToken)
+    {
+        var expected = (await NodeKeyAsync(payee, cancellationToken))!;
+        if (string.Equals(expected.PubKey, payee, StringComparison.Ordinal))
+            return;
+        // The exception's message leaves the keys out (it may reach people other than the operator); the operator's
+        // log gets them, once, here.
+        LogForeignPayee(payee, expected.PubKey, expected.FromGetInfo ? "its identity_pubkey from GetInfo" : "pinned from the first invoice");
+        throw new PaymentBackendException(
+            expected.FromGetInfo
+                ? "LND returned an invoice whose payee is not this node (not the identity key GetInfo reports); not using it"
+                : "LND returned an invoice whose payee is not this node (not the key pinned from the bot's first invoice); not using it. "
+                    + "If the bot now uses another LND node, give it a macaroon with info:read so that it learns the new node's key",
+            isTransient: false);
+    }
+
+    /// <summary>
+    /// The key invoices must be payable to: GetInfo's identity_pubkey when the macaroon allows it, else the pinned key;
+    /// with neither, <paramref name="firstPayee"/> (the payee of a just-made invoice) is pinned, or null is returned.
+    /// </summary>
+    private async Task<NodeKey?> NodeKeyAsync(string? firstPayee, CancellationToken cancellationToken)
+    {
+        if (nodeKey is { } known)
+            return known;
+        await nodeKeyGate.WaitAsync(cancellationToken);
+        try
+        {
+            if (nodeKey is null && !getInfoRefused)
+            {
+                var (info, refusal) = await CallAsync("reading the node's identity (GetInfo)", o => client.GetInfoAsync(new GetInfoRequest(), o),
+                    LndErrors.IsPermissionDenied, cancellationToken);
+                if (refusal is null)
+                    await AdoptIdentityAsync(info!.IdentityPubkey, cancellationToken);
+                else
+                    getInfoRefused = true;
+            }
+            if (nodeKey is null && await state.GetAsync(NodeKeyState, cancellationToken) is { } pinned)
+                nodeKey = new NodeKey(pinned, FromGetInfo: false);
+            if (nodeKey is null && firstPayee is not null)
+            {
+                await state.SetAsync(NodeKeyState, firstPayee, cancellationToken);
+                LogPinned(firstPayee);
+                nodeKey = new NodeKey(firstPayee, FromGetInfo: false);
+            }
+            return nodeKey;
+        }
+        finally
+        {
+            nodeKeyGate.Release();
+        }
+    }
+
+    /// <summary>Takes GetInfo's identity_pubkey as the node's key, and stores it as the pin. The caller holds <see cref="nodeKeyGate"/>.</summary>
+    private async Task AdoptIdentityAsync(string identityPubkey, CancellationToken cancellationToken)
+    {
+        // lnrpc GetInfoResponse.identity_pubkey: the node's compressed public key, hex (33 bytes).
+        if (identityPubkey.Length != 66 || !identityPubkey.All(char.IsAsciiHexDigit) || identityPubkey[..2] is not ("02" or "03"))
+            throw new PaymentBackendException("LND's GetInfo returned an identity_pubkey that is not a compressed public key", isTransient: false);
+        var key = identityPubkey.ToLowerInvariant();
+        if (nodeKey is { FromGetInfo: true } known && known.PubKey == key)
+            return;
+        var pinned = await state.GetAsync(NodeKeyState, cancellationToken);
+        if (pinned != key)
+        {
+            if (pinned is not null)
+                LogPinReplaced(key, pinned);
+            await state.SetAsync(NodeKeyState, key, cancellationToken);
+        }
+        nodeKey = new NodeKey(key, FromGetInfo: true);
+    }
+
+    [LoggerMessage(LogLevel.Error, "LND returned an invoice payable to {PayeeKey}, but this node's key is {NodeKey} ({Source}); refused the invoice")]
+    private partial void LogForeignPayee(string payeeKey, string nodeKey, string source);
+
+    [LoggerMessage(LogLevel.Information, "The macaroon may not call GetInfo, so LND's node key {NodeKey} is pinned from the first invoice: "
+        + "every later invoice must be payable to it")]
+    private partial void LogPinned(string nodeKey);
+
+    [LoggerMessage(LogLevel.Warning, "LND's identity key (GetInfo) is {NodeKey}, not the pinned {PinnedKey}: the bot now uses another node; pinned the new key")]
+    private partial void LogPinReplaced(string nodeKey, string pinnedKey);
+
+    /// <summary>The key invoices must be payable to, lowercase hex, and whether GetInfo said so (else it is the pin).</summary>
+    private sealed record NodeKey(string PubKey, bool FromGetInfo);
 
     /// <summary>The call never reached lnd: the HTTP/2 connection failed under it (Grpc.Net.Client reports Unavailable or Internal).</summary>
     private static bool IsConnectionLost(RpcException e) =>

@@ -10,7 +10,8 @@ public static class LndServiceCollectionExtensions
     /// Binds <see cref="LndOptions"/> from <paramref name="lndSection"/> (normally <c>Payments:Lnd</c>), validates
     /// them when the host starts (every problem at once, each naming its key) and registers
     /// <see cref="LndPaymentBackend"/> as the singleton <see cref="IPaymentBackend"/>. Uses the registered
-    /// <see cref="TimeProvider"/>, or the system clock when there is none.
+    /// <see cref="IPaymentState"/> (the node's key, pinned) and <see cref="TimeProvider"/>, or the system clock when
+    /// there is none.
     /// </summary>
     public static IServiceCollection AddLndPaymentBackend(this IServiceCollection services, IConfiguration lndSection)
     {

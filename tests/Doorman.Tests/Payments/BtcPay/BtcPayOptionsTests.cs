@@ -71,6 +71,30 @@ public sealed class BtcPayOptionsTests
         Assert.Contains(Validate(options), e => e.Contains(expected, StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("http://btcpay.example.com")]
+    [InlineData("http://btcpay.example.com:23000/")]
+    [InlineData("HTTP://10.0.0.5")]
+    [InlineData("http://localhost.example.com")]
+    public void Plain_http_to_another_host_is_refused_because_the_api_key_would_be_readable(string url)
+    {
+        var error = Assert.Single(Validate(Valid().With(o => o.Url = url)));
+
+        Assert.StartsWith("Payments:BtcPay:Url must use https", error, StringComparison.Ordinal);
+        Assert.Contains($"use https://{new Uri(url).Host} ", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("https://btcpay.example.com")]
+    [InlineData("https://10.0.0.5:23001/")]
+    [InlineData("http://127.0.0.1:23000")]
+    [InlineData("http://127.8.9.10")]
+    [InlineData("http://localhost")]
+    [InlineData("http://LocalHost:8080/")]
+    [InlineData("http://[::1]:23000")]
+    public void Https_or_plain_http_to_this_machine_is_accepted(string url) =>
+        Assert.Empty(Validate(Valid().With(o => o.Url = url)));
+
     [Fact]
     public void Messages_and_ToString_never_quote_a_secret()
     {

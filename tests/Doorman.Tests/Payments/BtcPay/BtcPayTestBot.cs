@@ -56,7 +56,8 @@ internal sealed class BtcPayTestBot : IAsyncDisposable
     /// Starts the bot's BTCPay parts against <paramref name="server"/> with <paramref name="apiKey"/> (default: one
     /// with the permissions the bot needs). <paramref name="registerWebhook"/> sets <c>PublicUrl</c> to this host;
     /// <paramref name="settings"/> adds or overrides <c>Payments:BtcPay:*</c> keys. <paramref name="databaseFolder"/>
-    /// keeps the database across a restart (a new one is made and deleted otherwise).
+    /// keeps the database across a restart (a new one is made and deleted otherwise). <paramref name="logLines"/>
+    /// receives every log line, at every level (Trace included).
     /// </summary>
     public static async Task<BtcPayTestBot> StartAsync(
         SandboxBtcPayServer server,
@@ -65,7 +66,8 @@ internal sealed class BtcPayTestBot : IAsyncDisposable
         IDictionary<string, string?>? settings = null,
         TimeProvider? time = null,
         TempDirectory? databaseFolder = null,
-        int port = 0)
+        int port = 0,
+        List<string>? logLines = null)
     {
         var owned = databaseFolder is null ? new TempDirectory() : null;
         var folder = databaseFolder ?? owned!;
@@ -76,6 +78,11 @@ internal sealed class BtcPayTestBot : IAsyncDisposable
         builder.WebHost.UseKestrel(k => k.Listen(IPAddress.Loopback, port));
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        if (logLines is not null)
+        {
+            builder.Logging.SetMinimumLevel(LogLevel.Trace);
+            builder.Logging.AddProvider(new RecordingLoggerProvider(logLines));
+        }
         var configuration = new Dictionary<string, string?>
         {
             ["Payments:BtcPay:Url"] = server.Url.ToString(),
