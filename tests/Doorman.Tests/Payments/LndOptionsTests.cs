@@ -1,5 +1,6 @@
 using System.Buffers.Text;
 using Doorman.Access;
+using Doorman.Payments;
 using Doorman.Payments.Lnd;
 using Doorman.Sandbox.Lightning;
 using Microsoft.Extensions.Configuration;

@@ -1,3 +1,4 @@
+using Doorman.Access;
 using Doorman.Payments;
 using Doorman.Payments.Bolt11;
 using Doorman.Payments.Lnd;

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Doorman.Access;
+using Doorman.Payments;
 using Doorman.Payments.Lnd;
 using Doorman.Sandbox.Lightning;
 using Grpc.Core;

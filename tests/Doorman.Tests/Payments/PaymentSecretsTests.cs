@@ -1,7 +1,7 @@
 using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
-using Doorman.Payments;
+using Doorman.Access;
 using Doorman.Payments.BtcPay;
 using Doorman.Payments.Lnd;
 using Doorman.Sandbox.BtcPay;
