@@ -148,6 +148,17 @@ public sealed class ClientEventJsonTests
     }
 
     [Fact]
+    public void Content_nested_a_thousand_levels_deep_is_read()
+    {
+        const int depth = 1000;
+        var content = "{\"body\":\"deep\",\"n\":" + new string('[', depth) + new string(']', depth) + "}";
+        var json = "{\"next_batch\":\"s1\",\"rooms\":{\"join\":{\"!r:b\":{\"timeline\":{\"events\":[{\"type\":\"m.room.message\",\"sender\":\"@a:b\",\"content\":"
+            + content + "}]}}}}}";
+        var e = Assert.Single(JsonSerializer.Deserialize(json, MatrixJson.SyncResponse)!.Rooms!.Join!["!r:b"].Timeline!.Events!);
+        Assert.Equal("deep", e.ContentString("body"));
+    }
+
+    [Fact]
     public void A_null_event_in_a_timeline_is_skipped_and_counted()
     {
         var list = JsonSerializer.Deserialize("""{"events":[null]}""", MatrixJsonContext.Default.EventList)!;
