@@ -30,6 +30,7 @@ namespace Doorman.Matrix;
 [JsonSerializable(typeof(ContentUriResponse))]
 [JsonSerializable(typeof(JoinedRoomsResponse))]
 [JsonSerializable(typeof(MembersResponse))]
+[JsonSerializable(typeof(MessagesResponse))]
 [JsonSerializable(typeof(UserReason))]
 [JsonSerializable(typeof(Reason))]
 [JsonSerializable(typeof(AliasResolution))]

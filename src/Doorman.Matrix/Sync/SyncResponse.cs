@@ -92,7 +92,8 @@ public sealed record Timeline
     [JsonPropertyName("events")] public List<ClientEvent>? Events { get; init; }
 
     /// <summary>
-    /// True when events between the previous batch and this one were left out (by the server, for the filter's limit).
+    /// True when events between the previous batch and this one were left out (by the server, for the filter's
+    /// limit): fetch them with <see cref="MatrixClient.GetTimelineGapAsync"/> from <see cref="PrevBatch"/>.
     /// </summary>
     [JsonPropertyName("limited")] public bool Limited { get; init; }
 
