@@ -287,6 +287,66 @@ public sealed class MatrixClient : IDisposable
     // ---- Messages ----
 
     /// <summary>
+    /// One page of a room's history (CS API v1.12 §"Getting events for a room",
+    /// <c>GET /rooms/{roomId}/messages</c>): from <paramref name="from"/> (a sync's <c>prev_batch</c> or
+    /// <c>next_batch</c>, or an earlier page's <see cref="MessagesResponse.End"/>; null for the newest or oldest end
+    /// of the room) in <paramref name="direction"/>, stopping at <paramref name="to"/> when given, at most
+    /// <paramref name="limit"/> events (the server's default is 10 and it may lower a large one: Synapse caps at
+    /// 1,000), through <paramref name="filter"/> (a RoomEventFilter as JSON) when given. The server shows only what
+    /// the user may see, and refuses a room the user was never in (403 <c>M_FORBIDDEN</c>). A GET: retried on
+    /// transient failures. Malformed events are skipped and counted, as in /sync.
+    /// </summary>
+    public Task<MessagesResponse> GetMessagesAsync(string roomId, string? from, string? to, Direction direction, int? limit, string? filter,
+        CancellationToken cancellationToken)
+    {
+        var path = new StringBuilder(V3).Append("rooms/").Append(E(roomId)).Append("/messages?dir=").Append(direction == Direction.Backward ? 'b' : 'f');
+        if (from is not null)
+            path.Append("&from=").Append(E(from));
+        if (to is not null)
+            path.Append("&to=").Append(E(to));
+        if (limit is { } n)
+            path.Append("&limit=").Append(n.ToString(CultureInfo.InvariantCulture));
+        if (filter is not null)
+            path.Append("&filter=").Append(E(filter));
+        return GetAsync(path.ToString(), MatrixJsonContext.Default.MessagesResponse, cancellationToken);
+    }
+
+    /// <summary>
+    /// The events a limited sync left out of a room's timeline (CS API v1.12 §"Syncing": a <c>limited</c> timeline
+    /// has a gap before it, which /messages fills from its <c>prev_batch</c>): pages backwards from the timeline's
+    /// <paramref name="prevBatch"/> down to <paramref name="since"/>, the <c>next_batch</c> of the batch before it,
+    /// and returns them oldest first. Stops when the server has no further page, or after <paramref name="maxEvents"/>
+    /// (then <see cref="TimelineGap.Complete"/> is false: the gap may hold older ones; the newest are kept). The
+    /// server leaves out what the user may not see, such as what came after they left.
+    /// </summary>
+    public async Task<TimelineGap> GetTimelineGapAsync(string roomId, string prevBatch, string since, int maxEvents, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxEvents, 1);
+        const int pageSize = 100;
+        var newestFirst = new List<ClientEvent>();
+        var skipped = 0;
+        var from = prevBatch;
+        // A page may come back empty but with an end (Synapse, when the filter or history visibility removed all of
+        // it): go on from that end. Each page moves the token, or we stop; the page count bounds a server that loops.
+        for (var pages = 0; newestFirst.Count < maxEvents && pages <= maxEvents; pages++)
+        {
+            var page = await GetMessagesAsync(roomId, from, since, Direction.Backward, Math.Min(pageSize, maxEvents - newestFirst.Count), null, cancellationToken);
+            newestFirst.AddRange(page.Chunk);
+            skipped += page.Skipped;
+            if (page.End is null || page.End == from)
+                return new TimelineGap(Reversed(newestFirst), skipped, Complete: true);
+            from = page.End;
+        }
+        return new TimelineGap(Reversed(newestFirst), skipped, Complete: false);
+
+        static List<ClientEvent> Reversed(List<ClientEvent> events)
+        {
+            events.Reverse();
+            return events;
+        }
+    }
+
+    /// <summary>
     /// Sends a room event with the caller's transaction id (CS API §"PUT /rooms/{roomId}/send/{eventType}/{txnId}"):
     /// the homeserver answers a repeated id with the first event's id, so a resend after a crash is harmless.
     /// </summary>

@@ -21,11 +21,24 @@ public sealed record ClientEvent
 
     [JsonIgnore] public bool IsState => StateKey is not null;
 
-    /// <summary>A string field of the content, or null when absent or not a string.</summary>
-    public string? ContentString(string name) =>
-        Content.ValueKind == JsonValueKind.Object && Content.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String
-            ? v.GetString()
-            : null;
+    /// <summary>
+    /// A string field of the content, or null when absent, not a string, or not text (invalid UTF-8 or a lone
+    /// surrogate escape: content is kept raw, and such a string only fails when read; it comes from another server,
+    /// so reading it must not throw in the middle of handling a batch).
+    /// </summary>
+    public string? ContentString(string name)
+    {
+        if (Content.ValueKind != JsonValueKind.Object || !Content.TryGetProperty(name, out var v) || v.ValueKind != JsonValueKind.String)
+            return null;
+        try
+        {
+            return v.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
 
     /// <summary>A boolean field of the content; false when absent.</summary>
     public bool ContentBool(string name) =>

@@ -7,8 +7,13 @@ namespace Doorman.Matrix.Events;
 /// Reads and writes <see cref="ClientEvent"/> by hand. A /sync batch is mostly events, and the source generator reads
 /// a record with init-only properties through its parameterized-constructor path: an <c>object[]</c> of arguments
 /// and a box for the timestamp and the content, per event. This reads the same fields, with the same rules (unknown
-/// fields skipped, the last of a repeated field wins, a value of the wrong JSON type refused), straight into the
-/// record, and hands out the common event types as the shared <see cref="EventTypes"/> strings.
+/// fields skipped, the last of a repeated field wins), straight into the record, and hands out the common event types
+/// as the shared <see cref="EventTypes"/> strings.
+/// <para>
+/// A field whose value has the wrong JSON type makes the event malformed (<see cref="ReadEvent"/>). Read alone (e.g.
+/// <c>GET /event</c>) a malformed event is refused; in a list (<see cref="EventArray"/>) it is skipped alone, because
+/// events come from other servers and one of them must not stop a whole /sync batch.
+/// </para>
 /// </summary>
 internal sealed class ClientEventConverter : JsonConverter<ClientEvent>
 {
@@ -16,7 +21,36 @@ internal sealed class ClientEventConverter : JsonConverter<ClientEvent>
     {
         if (reader.TokenType != JsonTokenType.StartObject)
             throw new JsonException($"An event must be a JSON object, not {reader.TokenType}.");
+        var e = ReadEvent(ref reader, out var problem);
+        return problem is null ? e : throw new JsonException(problem);
+    }
 
+    public override void Write(Utf8JsonWriter writer, ClientEvent value, JsonSerializerOptions options)
+    {
+        // As the generated serializer wrote it: declaration order, nulls included (the context never ignores them).
+        writer.WriteStartObject();
+        writer.WriteString("event_id"u8, value.EventId);
+        writer.WriteString("type"u8, value.Type);
+        writer.WriteString("sender"u8, value.Sender);
+        writer.WriteString("state_key"u8, value.StateKey);
+        writer.WriteNumber("origin_server_ts"u8, value.OriginServerTs);
+        writer.WritePropertyName("content"u8);
+        JsonSerializer.Serialize(writer, value.Content, MatrixJsonContext.Default.JsonElement);
+        writer.WritePropertyName("unsigned"u8);
+        JsonSerializer.Serialize(writer, value.UnsignedData, MatrixJsonContext.Default.UnsignedData);
+        writer.WriteEndObject();
+    }
+
+    /// <summary>
+    /// Reads one event object, the reader on its <c>StartObject</c>, and leaves the reader on its <c>EndObject</c>
+    /// whatever the fields held. A value of the wrong JSON type is skipped and named in <paramref name="problem"/>
+    /// (null when the event is well formed); the fields and their types are those of CS API v1.12 §"Room Event Format"
+    /// and §"Stripped state": <c>type</c> and <c>sender</c> strings, <c>event_id</c> and <c>state_key</c> strings
+    /// (or absent), <c>origin_server_ts</c> an integer, <c>content</c> an object, <c>unsigned</c> an object.
+    /// </summary>
+    internal static ClientEvent ReadEvent(ref Utf8JsonReader reader, out string? problem)
+    {
+        problem = null;
         string? eventId = null, stateKey = null;
         string type = "", sender = "";
         long originServerTs = 0;
@@ -28,39 +62,54 @@ internal sealed class ClientEventConverter : JsonConverter<ClientEvent>
             if (reader.ValueTextEquals("content"u8))
             {
                 reader.Read();
-                content = JsonElement.ParseValue(ref reader);
+                if (reader.TokenType == JsonTokenType.StartObject)
+                    content = JsonElement.ParseValue(ref reader);
+                else
+                    Wrong(ref reader, ref problem, "content must be a JSON object");
             }
             else if (reader.ValueTextEquals("event_id"u8))
             {
                 reader.Read();
-                eventId = reader.GetString();
+                if (!TryGetString(ref reader, nullable: true, out eventId))
+                    Wrong(ref reader, ref problem, "event_id must be a string");
             }
             else if (reader.ValueTextEquals("origin_server_ts"u8))
             {
                 reader.Read();
-                originServerTs = reader.TokenType == JsonTokenType.Number
-                    ? reader.GetInt64()
-                    : throw new JsonException($"origin_server_ts must be an integer, not {reader.TokenType}.");
+                if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out originServerTs))
+                    Wrong(ref reader, ref problem, "origin_server_ts must be an integer");
             }
             else if (reader.ValueTextEquals("sender"u8))
             {
                 reader.Read();
-                sender = reader.GetString()!;
+                if (TryGetString(ref reader, nullable: false, out var value))
+                    sender = value!;
+                else
+                    Wrong(ref reader, ref problem, "sender must be a string");
             }
             else if (reader.ValueTextEquals("type"u8))
             {
                 reader.Read();
-                type = ReadType(ref reader)!;
+                if (ReadType(ref reader) is { } value)
+                    type = value;
+                else
+                    Wrong(ref reader, ref problem, "type must be a string");
             }
             else if (reader.ValueTextEquals("unsigned"u8))
             {
                 reader.Read();
-                unsigned = ReadUnsigned(ref reader);
+                if (reader.TokenType == JsonTokenType.StartObject)
+                    unsigned = ReadUnsigned(ref reader, ref problem);
+                else if (reader.TokenType == JsonTokenType.Null)
+                    unsigned = null;
+                else
+                    Wrong(ref reader, ref problem, "unsigned must be a JSON object");
             }
             else if (reader.ValueTextEquals("state_key"u8))
             {
                 reader.Read();
-                stateKey = reader.GetString();
+                if (!TryGetString(ref reader, nullable: true, out stateKey))
+                    Wrong(ref reader, ref problem, "state_key must be a string");
             }
             else
             {
@@ -81,33 +130,48 @@ internal sealed class ClientEventConverter : JsonConverter<ClientEvent>
         };
     }
 
-    public override void Write(Utf8JsonWriter writer, ClientEvent value, JsonSerializerOptions options)
-    {
-        // As the generated serializer wrote it: declaration order, nulls included (the context never ignores them).
-        writer.WriteStartObject();
-        writer.WriteString("event_id"u8, value.EventId);
-        writer.WriteString("type"u8, value.Type);
-        writer.WriteString("sender"u8, value.Sender);
-        writer.WriteString("state_key"u8, value.StateKey);
-        writer.WriteNumber("origin_server_ts"u8, value.OriginServerTs);
-        writer.WritePropertyName("content"u8);
-        JsonSerializer.Serialize(writer, value.Content, MatrixJsonContext.Default.JsonElement);
-        writer.WritePropertyName("unsigned"u8);
-        JsonSerializer.Serialize(writer, value.UnsignedData, MatrixJsonContext.Default.UnsignedData);
-        writer.WriteEndObject();
-    }
-
     /// <summary>
-    /// An unknown field. The serializer hands a converter like this one the whole event at once, but the reader of a
+    /// A value (any JSON: a scalar, an array, an object) the reader stands on; skipped, so the reader is left on its
+    /// last token. The serializer hands a converter like this one the whole value at once, but the reader of a
     /// streamed body is not a final block, where <see cref="Utf8JsonReader.Skip"/> refuses to work: TrySkip does not.
     /// </summary>
-    private static void SkipValue(ref Utf8JsonReader reader)
+    internal static void SkipValue(ref Utf8JsonReader reader)
     {
         if (!reader.TrySkip())
             throw new JsonException("An event was cut short.");
     }
 
-    /// <summary>The event type; the ones a bot sees all the time are the shared constants, not a new string each.</summary>
+    /// <summary>A field of the wrong type: skipped, and the first such one named (the message is made only then).</summary>
+    private static void Wrong(ref Utf8JsonReader reader, ref string? problem, string rule)
+    {
+        problem ??= reader.TokenType == JsonTokenType.String ? $"{rule} of valid UTF-8 without lone surrogates." : $"{rule}, not {reader.TokenType}.";
+        SkipValue(ref reader);
+    }
+
+    /// <summary>
+    /// A string (or null where <paramref name="nullable"/>). False for any other token, and for a string that is not
+    /// text: the reader checks UTF-8 and <c>\u</c> escapes only when the value is taken, and throws then (invalid
+    /// UTF-8, a lone surrogate such as <c>"\ud800"</c>). Taking the value does not move the reader, so it can go on.
+    /// </summary>
+    internal static bool TryGetString(ref Utf8JsonReader reader, bool nullable, out string? value)
+    {
+        value = null;
+        if (reader.TokenType == JsonTokenType.Null)
+            return nullable;
+        if (reader.TokenType != JsonTokenType.String)
+            return false;
+        try
+        {
+            value = reader.GetString();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The event type, or null when it is not a string; the common ones are the shared constants, not a new string each.</summary>
     private static string? ReadType(ref Utf8JsonReader reader)
     {
         if (reader.TokenType == JsonTokenType.String && !reader.ValueIsEscaped && !reader.HasValueSequence)
@@ -120,17 +184,12 @@ internal sealed class ClientEventConverter : JsonConverter<ClientEvent>
             if (value.SequenceEqual("m.room.encrypted"u8))
                 return EventTypes.Encrypted;
         }
-        return reader.GetString();
+        return TryGetString(ref reader, nullable: false, out var type) ? type : null;
     }
 
     /// <summary><c>unsigned</c>: the same rules as the event, read in place rather than through another parameterized constructor.</summary>
-    private static UnsignedData? ReadUnsigned(ref Utf8JsonReader reader)
+    private static UnsignedData ReadUnsigned(ref Utf8JsonReader reader, ref string? problem)
     {
-        if (reader.TokenType == JsonTokenType.Null)
-            return null;
-        if (reader.TokenType != JsonTokenType.StartObject)
-            throw new JsonException($"unsigned must be a JSON object, not {reader.TokenType}.");
-
         long? age = null;
         string? transactionId = null;
         JsonElement? redactedBecause = null;
@@ -139,17 +198,18 @@ internal sealed class ClientEventConverter : JsonConverter<ClientEvent>
             if (reader.ValueTextEquals("age"u8))
             {
                 reader.Read();
-                age = reader.TokenType switch
-                {
-                    JsonTokenType.Null => null,
-                    JsonTokenType.Number => reader.GetInt64(),
-                    _ => throw new JsonException($"unsigned.age must be an integer, not {reader.TokenType}."),
-                };
+                if (reader.TokenType == JsonTokenType.Null)
+                    age = null;
+                else if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var value))
+                    age = value;
+                else
+                    Wrong(ref reader, ref problem, "unsigned.age must be an integer");
             }
             else if (reader.ValueTextEquals("transaction_id"u8))
             {
                 reader.Read();
-                transactionId = reader.GetString();
+                if (!TryGetString(ref reader, nullable: true, out transactionId))
+                    Wrong(ref reader, ref problem, "unsigned.transaction_id must be a string");
             }
             else if (reader.ValueTextEquals("redacted_because"u8))
             {

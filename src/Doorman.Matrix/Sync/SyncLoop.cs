@@ -54,6 +54,8 @@ public sealed class SyncLoopOptions
 /// crash repeats a batch (the handler deduplicates by event id) instead of losing it. Failures back off with
 /// full jitter from 1 s to 5 min, logged once per outage and once on recovery. An invalid token ends the loop
 /// with <see cref="MatrixException"/>; a refused <c>since</c> starts a fresh session that replays nothing.
+/// Malformed events a batch left out (<see cref="SyncResponse.CountSkippedEvents"/>) are logged in one line per batch,
+/// with the rooms they were in and never their contents.
 /// </summary>
 public sealed partial class SyncLoop(MatrixClient client, ISyncStateStore store, ISyncHandler handler, SyncLoopOptions options,
     TimeProvider time, ILogger<SyncLoop> logger)
@@ -113,6 +115,8 @@ public sealed partial class SyncLoop(MatrixClient client, ISyncStateStore store,
                     continue;
                 }
 
+                if (response.CountSkippedEvents() is { Count: > 0 } skipped)
+                    LogSkippedEvents(skipped.Count, skipped.ToString());
                 await HandleToTheEndAsync(new SyncBatch(response, initial), cancellationToken);
                 since = response.NextBatch;
                 refusedFilter = false;
@@ -194,6 +198,9 @@ public sealed partial class SyncLoop(MatrixClient client, ISyncStateStore store,
 
     [LoggerMessage(LogLevel.Warning, "The homeserver refused our sync token ({Reason}); starting a fresh sync that replays nothing")]
     private partial void LogSinceRefused(string reason);
+
+    [LoggerMessage(LogLevel.Warning, "Skipped {Count} malformed events in a sync batch ({Where}); the rest of the batch is handled")]
+    private partial void LogSkippedEvents(int count, string where);
 
     [LoggerMessage(LogLevel.Warning, "The homeserver refused our filter ({Reason}); uploading it again")]
     private partial void LogFilterRefused(string reason);

@@ -9,6 +9,47 @@ public sealed record SyncResponse
     [JsonPropertyName("next_batch")] public string NextBatch { get; init; } = "";
     [JsonPropertyName("rooms")] public SyncRooms? Rooms { get; init; }
     [JsonPropertyName("account_data")] public EventList? AccountData { get; init; }
+
+    /// <summary>
+    /// The malformed events left out of this response, wherever they were (see <see cref="EventList.Skipped"/>):
+    /// how many, and in which rooms. Walks the rooms, not the events; <see cref="SyncLoop"/> logs it once per batch.
+    /// </summary>
+    public SkippedEvents CountSkippedEvents()
+    {
+        var accountData = AccountData?.Skipped ?? 0;
+        Dictionary<string, int>? rooms = null;
+        void Add(string roomId, int count)
+        {
+            if (count == 0)
+                return;
+            rooms ??= new Dictionary<string, int>(StringComparer.Ordinal);
+            rooms[roomId] = rooms.GetValueOrDefault(roomId) + count;
+        }
+
+        foreach (var (roomId, room) in Rooms?.Join ?? [])
+            Add(roomId, (room.State?.Skipped ?? 0) + (room.Timeline?.Skipped ?? 0) + (room.AccountData?.Skipped ?? 0));
+        foreach (var (roomId, room) in Rooms?.Leave ?? [])
+            Add(roomId, (room.State?.Skipped ?? 0) + (room.Timeline?.Skipped ?? 0));
+        foreach (var (roomId, room) in Rooms?.Invite ?? [])
+            Add(roomId, room.InviteState?.Skipped ?? 0);
+        foreach (var (roomId, room) in Rooms?.Knock ?? [])
+            Add(roomId, room.KnockState?.Skipped ?? 0);
+
+        return accountData == 0 && rooms is null
+            ? SkippedEvents.None
+            : new SkippedEvents(accountData + (rooms?.Values.Sum() ?? 0), accountData, (IReadOnlyDictionary<string, int>?)rooms ?? SkippedEvents.None.Rooms);
+    }
+}
+
+/// <summary>Malformed events left out of a response: how many in all, in global account data, and per room.</summary>
+/// <param name="Rooms">Room id → how many of that room's events (timeline, state, account data, stripped state) were left out.</param>
+public sealed record SkippedEvents(int Count, int AccountData, IReadOnlyDictionary<string, int> Rooms)
+{
+    public static SkippedEvents None { get; } = new(0, 0, new Dictionary<string, int>());
+
+    /// <summary>Where they were, for a log line: room ids with counts, never event contents.</summary>
+    public override string ToString() =>
+        string.Join(", ", Rooms.Select(r => $"{r.Key}: {r.Value}").Append(AccountData > 0 ? $"account data: {AccountData}" : null).OfType<string>());
 }
 
 public sealed record SyncRooms
@@ -43,21 +84,37 @@ public sealed record LeftRoom
     [JsonPropertyName("timeline")] public Timeline? Timeline { get; init; }
 }
 
+/// <summary>A room's timeline in a batch. Read leniently (<see cref="TimelineConverter"/>).</summary>
+[JsonConverter(typeof(TimelineConverter))]
 public sealed record Timeline
 {
+    /// <summary>The well-formed events, in order; malformed ones are left out and counted in <see cref="Skipped"/>.</summary>
     [JsonPropertyName("events")] public List<ClientEvent>? Events { get; init; }
 
-    /// <summary>True when events between the previous batch and this one were left out.</summary>
+    /// <summary>
+    /// True when events between the previous batch and this one were left out (by the server, for the filter's
+    /// limit): fetch them with <see cref="MatrixClient.GetTimelineGapAsync"/> from <see cref="PrevBatch"/>.
+    /// </summary>
     [JsonPropertyName("limited")] public bool Limited { get; init; }
 
     [JsonPropertyName("prev_batch")] public string? PrevBatch { get; init; }
+
+    /// <summary>Malformed events (a field of the wrong JSON type, or not an object) left out of <see cref="Events"/>.</summary>
+    [JsonIgnore] public int Skipped { get; init; }
 }
 
+/// <summary>A list of events (state, account data, stripped state). Read leniently (<see cref="EventListConverter"/>).</summary>
+[JsonConverter(typeof(EventListConverter))]
 public sealed record EventList
 {
+    /// <summary>The well-formed events, in order; malformed ones are left out and counted in <see cref="Skipped"/>.</summary>
     [JsonPropertyName("events")] public List<ClientEvent>? Events { get; init; }
+
+    /// <summary>Malformed events (a field of the wrong JSON type, or not an object) left out of <see cref="Events"/>.</summary>
+    [JsonIgnore] public int Skipped { get; init; }
 }
 
+[JsonConverter(typeof(RoomSummaryConverter))]
 public sealed record RoomSummary
 {
     [JsonPropertyName("m.joined_member_count")] public int? JoinedMemberCount { get; init; }

@@ -104,6 +104,7 @@ internal sealed class Endpoints
         _router.Map("GET", V3 + "/rooms/{roomId}/state/{eventType}/{stateKey?}", r => Ok(r, _engine.GetStateContent(r.Session, r["roomId"], r["eventType"], r["stateKey"])));
         _router.Map("GET", V3 + "/rooms/{roomId}/state", r => Ok(r, _engine.GetFullState(r.Session, r["roomId"])));
         _router.Map("GET", V3 + "/rooms/{roomId}/event/{eventId}", r => Ok(r, _engine.GetEvent(r.Session, r["roomId"], r["eventId"])));
+        _router.Map("GET", V3 + "/rooms/{roomId}/messages", Messages);
         _router.Map("PUT", V3 + "/rooms/{roomId}/typing/{userId}", Typing);
         _router.Map("POST", V3 + "/rooms/{roomId}/receipt/{receiptType}/{eventId}", Receipt);
 
@@ -330,6 +331,56 @@ internal sealed class Endpoints
             await wait.CancelAsync();
             cancel.Token.ThrowIfCancellationRequested();
         }
+    }
+
+    /// <summary>
+    /// <c>GET /rooms/{roomId}/messages</c>: the query as Synapse reads it (streams/config.py, rest/client/room.py) —
+    /// <c>dir</c> <c>b</c> or <c>f</c> (Synapse defaults to <c>f</c>, though the spec requires it), <c>limit</c> 10 by
+    /// default, at most <see cref="HomeserverEngine.MaxMessagesLimit"/>, and <c>filter</c> a RoomEventFilter as JSON.
+    /// Parameters are checked before membership, as Synapse does.
+    /// </summary>
+    private Task Messages(RequestContext r)
+    {
+        var dir = r.Query("dir") ?? "f";
+        if (dir is not ("b" or "f"))
+        {
+            throw MatrixErrorException.InvalidParam("Query parameter 'dir' must be one of ['b', 'f']");
+        }
+
+        var limit = 10L;
+        if (r.Query("limit") is { } limitText && !long.TryParse(limitText, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out limit))
+        {
+            throw MatrixErrorException.InvalidParam("Query parameter limit must be an integer");
+        }
+
+        if (limit < 0)
+        {
+            throw MatrixErrorException.Unknown(400, "Limit must be 0 or above");
+        }
+
+        var filter = EventFilter.Parse(null);
+        var lazyLoadMembers = false;
+        if (r.Query("filter") is { Length: > 0 } filterText)
+        {
+            JsonObject json;
+            try
+            {
+                json = JsonNode.Parse(filterText) as JsonObject ?? throw MatrixErrorException.NotJson();
+            }
+            catch (System.Text.Json.JsonException)
+            {
+                throw new MatrixErrorException(400, "M_NOT_JSON", "Invalid filter JSON");
+            }
+
+            filter = EventFilter.Parse(json);
+            lazyLoadMembers = json["lazy_load_members"] is JsonValue lazy && lazy.TryGetValue<bool>(out var on) && on;
+        }
+
+        // An empty token is no token (Synapse tests the string's truth); "END" is an old synonym of none for from.
+        var from = r.Query("from") is { Length: > 0 } f && f != "END" ? f : null;
+        var to = r.Query("to") is { Length: > 0 } t ? t : null;
+        return Ok(r, _engine.GetMessages(r.Session, r["roomId"], from, to, dir == "b",
+            (int)Math.Min(limit, HomeserverEngine.MaxMessagesLimit), filter, lazyLoadMembers));
     }
 
     private async Task SelfMembership(RequestContext r, string membership, string roomIdOrAlias)

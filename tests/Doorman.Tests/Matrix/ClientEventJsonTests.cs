@@ -1,13 +1,16 @@
+using System.Text;
 using System.Text.Json;
 using Doorman.Matrix;
 using Doorman.Matrix.Events;
+using Doorman.Tests.Support;
 
 namespace Doorman.Tests.Matrix;
 
 /// <summary>
 /// How an event in the client format is read and written: every field the spec gives it, unknown fields ignored,
-/// content kept raw, and a malformed event refused rather than half read. The sync fixtures test the same model on
-/// real Synapse output; these pin the edges.
+/// content kept raw, and a malformed event never half read: refused when read alone, skipped and counted in a list
+/// (MalformedEventTests covers every section of a /sync). The sync fixtures test the same model on real Synapse
+/// output; these pin the edges.
 /// </summary>
 public sealed class ClientEventJsonTests
 {
@@ -82,22 +85,86 @@ public sealed class ClientEventJsonTests
         Assert.Equal("m.room.message", Read("""{"type":"m.room.mess\u0061ge","sender":"@a:b"}""").Type); // escaped is the same type
     }
 
+    public static TheoryData<string> Malformed => new()
+    {
+        """{"type":5,"sender":"@a:b"}""",
+        """{"type":null,"sender":"@a:b"}""",
+        """{"type":"m.room.message","sender":"@a:b","origin_server_ts":"1"}""",
+        """{"type":"m.room.message","sender":"@a:b","origin_server_ts":null}""",
+        """{"type":"m.room.message","sender":"@a:b","origin_server_ts":1.5}""",
+        """{"type":"m.room.message","sender":"@a:b","origin_server_ts":1e30}""",
+        """{"type":"m.room.message","sender":["@a:b"]}""",
+        """{"type":"m.room.message","sender":null}""",
+        """{"type":"m.room.message","sender":"@a:b","event_id":{}}""",
+        """{"type":"m.room.member","sender":"@a:b","state_key":1}""",
+        """{"type":"m.room.message","sender":"@a:b","content":"text"}""",
+        """{"type":"m.room.message","sender":"@a:b","content":null}""",
+        """{"type":"m.room.message","sender":"@a:b","content":[{"body":"x"}]}""",
+        """{"type":"m.room.message","sender":"@a:b","unsigned":{"age":"old"}}""",
+        """{"type":"m.room.message","sender":"@a:b","unsigned":{"transaction_id":7}}""",
+        """{"type":"m.room.message","sender":"@a:b","unsigned":[]}""",
+        """{"type":"m.room.message","sender":"@a:b","unsigned":3}""",
+        """{"sender":5,"type":"m.room.message","sender":"@a:b"}""", // a wrong value is not mended by a repeat
+        """["m.room.message"]""",
+    };
+
     [Theory]
-    [InlineData("""{"type":5,"sender":"@a:b"}""")]
-    [InlineData("""{"type":"m.room.message","sender":"@a:b","origin_server_ts":"1"}""")]
-    [InlineData("""{"type":"m.room.message","sender":"@a:b","origin_server_ts":null}""")]
-    [InlineData("""{"type":"m.room.message","sender":"@a:b","origin_server_ts":1.5}""")]
-    [InlineData("""{"type":"m.room.message","sender":["@a:b"]}""")]
-    [InlineData("""{"type":"m.room.message","sender":"@a:b","unsigned":{"age":"old"}}""")]
-    [InlineData("""{"type":"m.room.message","sender":"@a:b","unsigned":[]}""")]
-    [InlineData("""["m.room.message"]""")]
+    [MemberData(nameof(Malformed))]
     [InlineData("""{"type":"m.room.message","sender":"@a:b",}""")]
-    public void A_malformed_event_is_refused(string json) =>
+    public void A_malformed_event_read_alone_is_refused(string json) =>
         Assert.ThrowsAny<JsonException>(() => JsonSerializer.Deserialize(json, MatrixJson.ClientEvent));
 
+    [Theory]
+    [MemberData(nameof(Malformed))]
+    public void A_malformed_event_in_a_timeline_is_skipped_alone_and_counted(string json)
+    {
+        var good = """{"type":"m.room.message","sender":"@a:b","event_id":"$good","content":{"body":"hi"}}""";
+        var timeline = JsonSerializer.Deserialize("{\"events\":[" + good + "," + json + "," + good.Replace("$good", "$after", StringComparison.Ordinal) + "],\"limited\":true}",
+            MatrixJsonContext.Default.Timeline)!;
+        Assert.Equal(["$good", "$after"], timeline.Events!.Select(e => e.EventId));
+        Assert.Equal(1, timeline.Skipped);
+        Assert.True(timeline.Limited);
+    }
+
     [Fact]
-    public void A_null_event_in_a_timeline_is_null() =>
-        Assert.Null(Assert.Single(JsonSerializer.Deserialize("""{"events":[null]}""", MatrixJsonContext.Default.EventList)!.Events!));
+    public void A_string_that_is_not_text_makes_a_field_malformed_and_reads_as_null_in_content()
+    {
+        // The reader checks UTF-8 and \u escapes only when a string is taken: a lone surrogate, or bytes that are
+        // not UTF-8, must cost only their event (in a field) or nothing (in content, which stays raw).
+        var text = """
+            {"events":[{"type":"m.room.message","sender":"@a:b\ud800","event_id":"$1"},{"type":"m.room.message","sender":"@a:NOT-UTF-8","event_id":"$2"},
+            {"type":"m.room.message","sender":"@a:b","event_id":"$3","content":{"body":"x\udc00","msgtype":"NOT-UTF-8"}}],"limited":false,"prev_batch":"p\ud800"}
+            """;
+        byte[] notUtf8 = [0xC3, 0x28];
+        var json = text.Split("NOT-UTF-8").Select(Encoding.UTF8.GetBytes).Aggregate((a, b) => [.. a, .. notUtf8, .. b]);
+        var timeline = JsonSerializer.Deserialize(json, MatrixJsonContext.Default.Timeline)!;
+
+        var e = Assert.Single(timeline.Events!);
+        Assert.Equal("$3", e.EventId);
+        Assert.Null(e.ContentString("body"));
+        Assert.Null(e.ContentString("msgtype"));
+        Assert.Equal(2, timeline.Skipped);
+        Assert.Null(timeline.PrevBatch);
+    }
+
+    [Fact]
+    public void Content_nested_a_thousand_levels_deep_is_read()
+    {
+        const int depth = 1000;
+        var content = "{\"body\":\"deep\",\"n\":" + new string('[', depth) + new string(']', depth) + "}";
+        var json = "{\"next_batch\":\"s1\",\"rooms\":{\"join\":{\"!r:b\":{\"timeline\":{\"events\":[{\"type\":\"m.room.message\",\"sender\":\"@a:b\",\"content\":"
+            + content + "}]}}}}}";
+        var e = Assert.Single(JsonSerializer.Deserialize(json, MatrixJson.SyncResponse)!.Rooms!.Join!["!r:b"].Timeline!.Events!);
+        Assert.Equal("deep", e.ContentString("body"));
+    }
+
+    [Fact]
+    public void A_null_event_in_a_timeline_is_skipped_and_counted()
+    {
+        var list = JsonSerializer.Deserialize("""{"events":[null]}""", MatrixJsonContext.Default.EventList)!;
+        Assert.Empty(list.Events!);
+        Assert.Equal(1, list.Skipped);
+    }
 
     [Fact]
     public void Writing_an_event_writes_every_field_and_reads_back_the_same()
@@ -134,16 +201,4 @@ public sealed class ClientEventJsonTests
     }
 
     private static ClientEvent Read(string json) => JsonSerializer.Deserialize(json, MatrixJson.ClientEvent)!;
-
-    /// <summary>A body that arrives a few bytes at a time, as a slow network delivers it.</summary>
-    private sealed class TrickleStream(byte[] data, int chunk) : MemoryStream(data, writable: false)
-    {
-        public override int Read(byte[] buffer, int offset, int count) => base.Read(buffer, offset, Math.Min(count, chunk));
-
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-            base.ReadAsync(buffer[..Math.Min(buffer.Length, chunk)], cancellationToken);
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            base.ReadAsync(buffer, offset, Math.Min(count, chunk), cancellationToken);
-    }
 }
