@@ -337,7 +337,7 @@ internal sealed class Endpoints
     /// <c>GET /rooms/{roomId}/messages</c>: the query as Synapse reads it (streams/config.py, rest/client/room.py) —
     /// <c>dir</c> <c>b</c> or <c>f</c> (Synapse defaults to <c>f</c>, though the spec requires it), <c>limit</c> 10 by
     /// default, at most <see cref="HomeserverEngine.MaxMessagesLimit"/>, and <c>filter</c> a RoomEventFilter as JSON.
-    /// Parameters are checked before membership, as Synapse does.
+    /// Parameters are checked before membership, as Synapse does; the refusals' wording is Synapse 1.160's (probed).
     /// </summary>
     private Task Messages(RequestContext r)
     {
@@ -355,21 +355,22 @@ internal sealed class Endpoints
 
         if (limit < 0)
         {
-            throw MatrixErrorException.Unknown(400, "Limit must be 0 or above");
+            throw MatrixErrorException.InvalidParam("Query parameter limit must be a positive integer.");
         }
 
         var filter = EventFilter.Parse(null);
         var lazyLoadMembers = false;
         if (r.Query("filter") is { Length: > 0 } filterText)
         {
+            var notJson = new MatrixErrorException(400, "M_NOT_JSON", "Query parameter filter must be a valid JSON object");
             JsonObject json;
             try
             {
-                json = JsonNode.Parse(filterText) as JsonObject ?? throw MatrixErrorException.NotJson();
+                json = JsonNode.Parse(filterText) as JsonObject ?? throw notJson;
             }
             catch (System.Text.Json.JsonException)
             {
-                throw new MatrixErrorException(400, "M_NOT_JSON", "Invalid filter JSON");
+                throw notJson;
             }
 
             filter = EventFilter.Parse(json);

@@ -75,8 +75,13 @@ internal sealed partial class HomeserverEngine
             };
 
             // "If no further events are available … this property is omitted": Synapse omits it exactly when the
-            // page is empty; a full last page still has an end, and the next request gets the empty page.
-            if (chunk.Count > 0)
+            // page is empty; a full last page still has an end, and the next request gets the empty page. A page
+            // of limit 0 is empty but keeps its place: its end is its start (Synapse 1.160, probed).
+            if (limit == 0)
+            {
+                response["end"] = response["start"]!.DeepClone();
+            }
+            else if (chunk.Count > 0)
             {
                 response["end"] = StreamToken(backwards ? chunk[^1].StreamPosition - 1 : chunk[^1].StreamPosition);
                 if (lazyLoadMembers)

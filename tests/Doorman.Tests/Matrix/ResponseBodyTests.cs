@@ -43,7 +43,7 @@ public sealed class ResponseBodyTests
     [InlineData("")]
     [InlineData("null")]
     [InlineData("<html>502 Bad Gateway</html>")]
-    [InlineData("""{"next_batch":"s2","rooms":{"join":{"!r:b":{"timeline":{"events":[{"type":"m.room.message","sender":5}]}}}}}""")]
+    [InlineData("""{"next_batch":"s2","rooms":{"join":[]}}""")]
     [InlineData("""{"next_batch":"s2","rooms":""")]
     public async Task A_body_that_is_not_the_answer_is_a_bad_json_error(string body)
     {
@@ -51,6 +51,19 @@ public sealed class ResponseBodyTests
         var e = await Assert.ThrowsAsync<MatrixException>(() => client.SyncAsync("s1", null, TimeSpan.Zero, default));
         Assert.Equal(ErrorCodes.BadJson, e.ErrorCode);
         Assert.Equal(HttpStatusCode.OK, e.Status);
+    }
+
+    [Fact]
+    public async Task A_malformed_event_in_the_body_costs_only_itself()
+    {
+        // Events come from other servers: one of the wrong shape is skipped and counted, the batch is not refused.
+        const string body = """
+            {"next_batch":"s2","rooms":{"join":{"!r:b":{"timeline":{"events":[{"type":"m.room.message","sender":5},{"type":"m.room.message","sender":"@a:b","event_id":"$ok"}]}}}}}
+            """;
+        using var client = Client(() => Json(Encoding.UTF8.GetBytes(body), withLength: true, piece: 7));
+        var sync = await client.SyncAsync("s1", null, TimeSpan.Zero, default);
+        Assert.Equal("$ok", Assert.Single(sync.Rooms!.Join!["!r:b"].Timeline!.Events!).EventId);
+        Assert.Equal(1, sync.CountSkippedEvents().Count);
     }
 
     private static MatrixClient Client(Func<HttpResponseMessage> answer)

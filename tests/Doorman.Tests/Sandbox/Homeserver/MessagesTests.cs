@@ -99,6 +99,18 @@ public sealed class MessagesTests
     }
 
     [Fact]
+    public async Task A_page_of_limit_zero_is_empty_and_keeps_its_place()
+    {
+        await using var hs = await TestHomeserver.StartAsync();
+        var alice = await hs.Client.RegisterAsync("alice");
+        var room = await hs.Client.CreateRoomAsync(alice);
+
+        var page = (await MessagesAsync(hs, alice, room, "dir=b&limit=0")).Ok();
+        Assert.Empty(page["chunk"]!.AsArray());
+        Assert.Equal(page["start"]!.GetValue<string>(), page["end"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task A_user_who_was_never_in_the_room_is_refused_even_when_invited()
     {
         await using var hs = await TestHomeserver.StartAsync();
@@ -145,7 +157,8 @@ public sealed class MessagesTests
 
         (await MessagesAsync(hs, alice, room, "dir=x")).Refused(HttpStatusCode.BadRequest, "M_INVALID_PARAM");
         (await MessagesAsync(hs, alice, room, "dir=b&limit=ten")).Refused(HttpStatusCode.BadRequest, "M_INVALID_PARAM");
-        (await MessagesAsync(hs, alice, room, "dir=b&limit=-1")).Refused(HttpStatusCode.BadRequest, "M_UNKNOWN");
+        (await MessagesAsync(hs, alice, room, "dir=b&limit=-1")).Refused(HttpStatusCode.BadRequest, "M_INVALID_PARAM");
+        (await MessagesAsync(hs, alice, room, "dir=b&filter=notjson")).Refused(HttpStatusCode.BadRequest, "M_NOT_JSON");
         (await MessagesAsync(hs, alice, room, "dir=b&from=garbage")).Refused(HttpStatusCode.BadRequest, "M_UNKNOWN");
         (await MessagesAsync(hs, alice, room, "dir=b&to=garbage")).Refused(HttpStatusCode.BadRequest, "M_UNKNOWN");
     }
