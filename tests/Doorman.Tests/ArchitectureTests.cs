@@ -23,8 +23,8 @@ public sealed class ArchitectureTests
         ("Rooms", ["Access", "Storage", "Homeserver", "Messaging"]),
         ("Payments", ["Access", "Storage"]),
         ("Commands", ["Access", "Storage", "Homeserver", "Messaging", "Rooms"]),
-        ("Inbox", ["Access", "Storage", "Homeserver", "Messaging", "Rooms", "Commands"]),
         ("Outbox", ["Access", "Storage", "Homeserver", "Messaging", "Rooms"]),
+        ("Inbox", ["Access", "Storage", "Homeserver", "Messaging", "Rooms", "Commands", "Outbox"]),
         ("Scheduling", ["Access", "Storage", "Payments"]),
         ("Hosting", ["Access", "Storage", "Homeserver", "Messaging", "Rooms", "Payments", "Commands", "Inbox", "Outbox", "Scheduling"]),
     ];

@@ -50,6 +50,9 @@ public sealed record UnsignedData
     [JsonPropertyName("age")] public long? Age { get; init; }
     [JsonPropertyName("transaction_id")] public string? TransactionId { get; init; }
     [JsonPropertyName("redacted_because")] public JsonElement? RedactedBecause { get; init; }
+
+    /// <summary>A state event's previous content (CS API §"ClientEvent", <c>unsigned.prev_content</c>): e.g. a member's previous membership.</summary>
+    [JsonPropertyName("prev_content")] public JsonElement? PrevContent { get; init; }
 }
 
 /// <summary>Event types and membership values the bot reads. CS API §"Room Events".</summary>

@@ -192,7 +192,7 @@ internal sealed class ClientEventConverter : JsonConverter<ClientEvent>
     {
         long? age = null;
         string? transactionId = null;
-        JsonElement? redactedBecause = null;
+        JsonElement? redactedBecause = null, prevContent = null;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             if (reader.ValueTextEquals("age"u8))
@@ -216,12 +216,21 @@ internal sealed class ClientEventConverter : JsonConverter<ClientEvent>
                 reader.Read();
                 redactedBecause = reader.TokenType == JsonTokenType.Null ? null : JsonElement.ParseValue(ref reader);
             }
+            else if (reader.ValueTextEquals("prev_content"u8))
+            {
+                // Only a state event's previous content, as an object; anything else is as if absent.
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.StartObject)
+                    prevContent = JsonElement.ParseValue(ref reader);
+                else
+                    SkipValue(ref reader);
+            }
             else
             {
                 reader.Read();
                 SkipValue(ref reader);
             }
         }
-        return new UnsignedData { Age = age, TransactionId = transactionId, RedactedBecause = redactedBecause };
+        return new UnsignedData { Age = age, TransactionId = transactionId, RedactedBecause = redactedBecause, PrevContent = prevContent };
     }
 }

@@ -26,16 +26,19 @@ public sealed class Signal : IDisposable
     public Task<bool> WaitAsync(TimeSpan timeout, CancellationToken cancellationToken) => _semaphore.WaitAsync(timeout, cancellationToken);
 }
 
-/// <summary>The signals of the outbox workers, one per queue.</summary>
+/// <summary>The signals of the workers, one per queue: messages and membership changes (the outboxes), and the inbox.</summary>
 public sealed class OutboxSignals : IDisposable
 {
     public Signal Messages { get; } = new();
+
+    public Signal Inbox { get; } = new();
 
     public Signal Membership { get; } = new();
 
     public void Dispose()
     {
         Messages.Dispose();
+        Inbox.Dispose();
         Membership.Dispose();
     }
 }

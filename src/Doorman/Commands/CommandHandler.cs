@@ -192,9 +192,20 @@ public sealed partial class CommandHandler(
             return (subs, pending, names);
         }, cancellationToken);
         var now = time.GetUtcNow();
-        await ReplyAsync(context, Replies.Status(
+        var status = Replies.Status(
             subs.Select(s => (names[s.RoomId], s)).ToList(),
-            pending.Where(o => o.ExpiresAt > now).Select(o => (names[o.RoomId], o)).ToList(), now), cancellationToken);
+            pending.Where(o => o.ExpiresAt > now).Select(o => (names[o.RoomId], o)).ToList(), now);
+        if (context.IsDirect)
+        {
+            await ReplyAsync(context, status, cancellationToken);
+            return;
+        }
+        // A member's rooms, times and invoices are theirs: the answer goes to their DM, the room gets a pointer.
+        await CommitAsync(context, async tx =>
+        {
+            await outbox.ToUserAsync(tx, context.Sender, status, now);
+            await outbox.ToRoomAsync(tx, context.RoomId, Replies.SentPrivately("your status"), now, context.EventId);
+        }, cancellationToken);
     }
 
     private async Task CommitAsync(CommandContext context, Func<ITx, Task> effects, CancellationToken cancellationToken)

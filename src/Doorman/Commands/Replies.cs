@@ -104,6 +104,12 @@ public static class Replies
 
     public static Notice Invalid(string problem) => new Notice().Text(problem);
 
+    public static Notice TryAgainLater() =>
+        new Notice().Text("I could not do that just now: the homeserver or another server it needs is not answering. Please try again in a few minutes.");
+
+    public static Notice SentPrivately(string what) =>
+        new Notice().Text("I sent you ").Text(what).Text(" in a direct message.");
+
     public static Notice Failed() =>
         new Notice().Text("Something went wrong on my side and I could not do that. The operator can find the details in my log.");
 

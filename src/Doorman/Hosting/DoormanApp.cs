@@ -83,6 +83,7 @@ public static class DoormanApp
         Check<MatrixOptions>();
         Check<PaymentsOptions>();
         Check<StorageOptions>();
+        Check<Inbox.InboxOptions>();
         if (btcPay)
             Check<BtcPayOptions>();
         else
@@ -98,7 +99,7 @@ public static class DoormanApp
         services.AddAccess();                      // the core: records, rules, use cases
         services.AddStorage(configuration);        // SQLite: the core's stores
         services.AddHomeserver(configuration);     // the bot's Matrix account, client and sync loop
-        services.AddInbox();                       // what each sync batch brings
+        services.AddInbox(configuration);          // what each sync batch brings, item by item
         services.AddRooms();                       // room facts read live
         services.AddCommands();                    // chat commands
         services.AddMessaging();                   // messages queued, DMs, wording

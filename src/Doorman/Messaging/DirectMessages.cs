@@ -10,9 +10,10 @@ using Microsoft.Extensions.Options;
 namespace Doorman.Messaging;
 
 /// <summary>
-/// The bot's DM with each user. Our <c>direct_rooms</c> table is the truth; <c>m.direct</c> account data mirrors
-/// it for other clients (read-modify-write; only a 404 means "none yet", any other error keeps the data intact).
-/// A stored DM is reused only while the peer is still joined or invited; otherwise a new one is made.
+/// The bot's DMs (DESIGN §3 "DMs and abuse"). Our <c>dm_rooms</c> table is the truth; <c>m.direct</c> account data
+/// mirrors it for other clients (read-modify-write; only a 404 means "none yet", any other error keeps the data
+/// intact). A user may have several DMs with the bot: messages go to the newest one where both are still in the
+/// room (the peer joined or invited); when there is none, a new one is made.
 /// </summary>
 public sealed class DirectMessages(MatrixClient matrix, Database database, DirectRooms rooms, IOptions<MatrixOptions> options, TimeProvider time) : IDisposable
 {
@@ -20,29 +21,32 @@ public sealed class DirectMessages(MatrixClient matrix, Database database, Direc
 
     public void Dispose() => _creating.Dispose();
 
-    /// <summary>Remembers a DM the user opened with us (an invite with <c>is_direct</c>).</summary>
+    /// <summary>Remembers a DM the user opened with us (an invite with <c>is_direct</c>, checked by the caller).</summary>
     public async Task RecordAsync(string userId, string roomId, CancellationToken cancellationToken)
     {
         await database.WriteAsync(tx => rooms.SetAsync(tx, userId, roomId, time.GetUtcNow()), cancellationToken);
         await MirrorAsync(userId, roomId, cancellationToken);
     }
 
-    public Task<bool> IsDirectRoomAsync(string roomId, CancellationToken cancellationToken) =>
-        database.ReadAsync(tx => rooms.IsDirectRoomAsync(tx, roomId), cancellationToken);
+    /// <summary>The user a room is (or was) a DM with; null when it never was one.</summary>
+    public Task<string?> PartnerAsync(string roomId, CancellationToken cancellationToken) =>
+        database.ReadAsync(tx => rooms.PartnerAsync(tx, roomId), cancellationToken);
 
-    /// <summary>The DM room with the user, made (and the user invited) if there is none they are still in.</summary>
+    public async Task<bool> IsDirectRoomAsync(string roomId, CancellationToken cancellationToken) =>
+        await PartnerAsync(roomId, cancellationToken) is not null;
+
+    /// <summary>The newest DM with the user that both are still in; made (and the user invited) if there is none.</summary>
     public async Task<string> GetOrCreateAsync(string userId, CancellationToken cancellationToken)
     {
         await _creating.WaitAsync(cancellationToken);
         try
         {
-            var existing = await database.ReadAsync(tx => rooms.GetRoomAsync(tx, userId), cancellationToken);
-            if (existing is not null)
+            foreach (var existing in await database.ReadAsync(tx => rooms.CurrentRoomsAsync(tx, userId), cancellationToken))
             {
                 var membership = await TryMembershipAsync(existing, userId, cancellationToken);
                 if (membership is Membership.Join or Membership.Invite)
                     return existing;
-                await database.WriteAsync(tx => rooms.ForgetAsync(tx, userId, existing), cancellationToken);
+                await database.WriteAsync(tx => rooms.LeaveAsync(tx, existing, time.GetUtcNow()), cancellationToken);
             }
 
             var roomId = await matrix.CreateRoomAsync(new CreateRoomRequest
@@ -61,10 +65,9 @@ public sealed class DirectMessages(MatrixClient matrix, Database database, Direc
         }
     }
 
-    /// <summary>Forgets a DM the bot can no longer use (it left, or was removed), so the next message makes a new one.</summary>
-    public Task ForgetAsync(string userId, string roomId, CancellationToken cancellationToken) =>
-        database.WriteAsync(tx => rooms.ForgetAsync(tx, userId, roomId), cancellationToken);
-
+    /// <summary>Stops using a DM (the bot left, was removed, or a third member came); it stays known as a DM.</summary>
+    public Task ForgetAsync(string roomId, CancellationToken cancellationToken) =>
+        database.WriteAsync(tx => rooms.LeaveAsync(tx, roomId, time.GetUtcNow()), cancellationToken);
     private async Task<string?> TryMembershipAsync(string roomId, string userId, CancellationToken cancellationToken)
     {
         try

@@ -59,7 +59,7 @@ public sealed partial class MessageSender(
         catch (MatrixException e) when (e.Status is HttpStatusCode.Forbidden or HttpStatusCode.NotFound && message.UserId is not null && roomId is not null)
         {
             // The DM is gone (the member left it, or it was never joined): forget it, so the retry makes a new one.
-            await directMessages.ForgetAsync(message.UserId, roomId, cancellationToken);
+            await directMessages.ForgetAsync(roomId, cancellationToken);
             await RetryOrGiveUpAsync(message, e.Message, cancellationToken);
         }
         catch (MatrixException e) when ((int)e.Status is >= 400 and < 500 and not 429 and not 408)

@@ -29,11 +29,10 @@ public sealed partial class SweepJob(Sweeper sweeper, SweepScheduler scheduler, 
 
 /// <summary>
 /// The second job (DESIGN §3): looks up orders whose invoices are overdue, so expired ones are closed and a
-/// settlement the feed missed is still applied, and forgets handled event ids old enough never to come back.
+/// settlement the feed missed is still applied.
 /// </summary>
 [DisallowConcurrentExecution]
-public sealed partial class ReconcileJob(Reconciler reconciler, Database database, HandledEvents handled, TimeProvider time,
-    ILogger<ReconcileJob> logger) : IJob
+public sealed partial class ReconcileJob(Reconciler reconciler, ILogger<ReconcileJob> logger) : IJob
 {
     public static readonly JobKey Key = new("reconcile", "doorman");
 
@@ -42,7 +41,6 @@ public sealed partial class ReconcileJob(Reconciler reconciler, Database databas
         try
         {
             await reconciler.ReconcileAsync(onlyOverdue: true, cancellationToken);
-            await database.WriteAsync(tx => handled.PruneAsync(tx, time.GetUtcNow() - TimeSpan.FromDays(30)), cancellationToken);
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
@@ -51,5 +49,46 @@ public sealed partial class ReconcileJob(Reconciler reconciler, Database databas
     }
 
     [LoggerMessage(LogLevel.Warning, "Reconciling pending orders failed ({Reason}); trying again in a minute")]
+    private partial void LogFailed(Exception exception, string reason);
+}
+
+/// <summary>
+/// Keeps the tables that grow with use small (README "Retention"): handled event ids, sent messages, finished
+/// invites and kicks, and finished inbox items are forgotten after a while; pending work never is, and orders,
+/// subscriptions and the audit log are the record and are kept.
+/// </summary>
+[DisallowConcurrentExecution]
+public sealed partial class PruneJob(Database database, HandledEvents handled, MessageStore messages, MembershipActionStore actions,
+    InboxStore inbox, TimeProvider time, ILogger<PruneJob> logger) : IJob
+{
+    public static readonly JobKey Key = new("prune", "doorman");
+
+    /// <summary>Handled event ids, sent messages, finished invites and kicks, quarantined inbox items.</summary>
+    public static readonly TimeSpan Keep = TimeSpan.FromDays(30);
+
+    /// <summary>Inbox items handled without trouble.</summary>
+    public static readonly TimeSpan KeepDone = TimeSpan.FromDays(7);
+
+    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var now = time.GetUtcNow();
+            var pruned = await database.WriteAsync(async tx =>
+                await handled.PruneAsync(tx, now - Keep) + await messages.PruneAsync(tx, now - Keep)
+                + await actions.PruneAsync(tx, now - Keep) + await inbox.PruneAsync(tx, now - KeepDone, now - Keep), cancellationToken);
+            if (pruned > 0)
+                LogPruned(pruned);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            LogFailed(e, e.Message);
+        }
+    }
+
+    [LoggerMessage(LogLevel.Information, "Pruned {Count} finished row(s) past their retention")]
+    private partial void LogPruned(int count);
+
+    [LoggerMessage(LogLevel.Warning, "Pruning failed ({Reason}); trying again in an hour")]
     private partial void LogFailed(Exception exception, string reason);
 }

@@ -5,7 +5,7 @@ namespace Doorman.Scheduling;
 
 public static class SchedulingSetup
 {
-    /// <summary>Quartz, with the sweep (deadlines) and the reconcile job; Quartz takes its clock from the container's TimeProvider.</summary>
+    /// <summary>Quartz, with the sweep (deadlines), the reconcile job and the prune job; Quartz takes its clock from the container's TimeProvider.</summary>
     public static IServiceCollection AddScheduling(this IServiceCollection services)
     {
         services.AddSingleton<SweepScheduler>();
@@ -18,6 +18,9 @@ public static class SchedulingSetup
             quartz.AddJob<ReconcileJob>(job => job.WithIdentity(ReconcileJob.Key).StoreDurably());
             quartz.AddTrigger(t => t.WithIdentity("reconcile-periodic", "doorman").ForJob(ReconcileJob.Key).StartNow()
                 .WithSchedule(SimpleScheduleBuilder.Create().WithInterval(TimeSpan.FromMinutes(1)).RepeatForever()));
+            quartz.AddJob<PruneJob>(job => job.WithIdentity(PruneJob.Key).StoreDurably());
+            quartz.AddTrigger(t => t.WithIdentity("prune-periodic", "doorman").ForJob(PruneJob.Key).StartNow()
+                .WithSchedule(SimpleScheduleBuilder.Create().WithInterval(TimeSpan.FromHours(1)).RepeatForever()));
         });
         services.AddQuartzHostedService(options => options.WaitForJobsToComplete = true);
         return services;

@@ -32,5 +32,9 @@ public sealed class MembershipActionStore : IMembershipActions
         tx.ExecuteAsync("UPDATE membership_actions SET attempts = attempts + 1, last_error = @error, next_attempt_at = @at, updated_at = @now WHERE id = @id AND status = 'pending'",
             new { id, error, at = UnixMs.From(at), now = UnixMs.From(now) });
 
+    /// <summary>Forgets actions finished before <paramref name="olderThan"/> (orders and subscriptions stay: they are the record); pending ones are never pruned.</summary>
+    public Task<int> PruneAsync(ITx tx, DateTimeOffset olderThan) =>
+        tx.ExecuteAsync("DELETE FROM membership_actions WHERE status <> 'pending' AND updated_at < @at", new { at = UnixMs.From(olderThan) });
+
     private sealed record Row(long Id, string RoomId, string UserId, string Action, string? Reason, string Cause, long Attempts);
 }

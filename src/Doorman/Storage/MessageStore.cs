@@ -57,6 +57,10 @@ public sealed class MessageStore
         tx.ExecuteAsync("UPDATE outgoing_messages SET attempts = attempts + 1, last_error = @error, next_attempt_at = @at, updated_at = @now WHERE id = @id",
             new { id, error, at = UnixMs.From(at), now = UnixMs.From(now) });
 
+    /// <summary>Forgets messages sent or given up before <paramref name="olderThan"/>; pending ones are never pruned.</summary>
+    public Task<int> PruneAsync(ITx tx, DateTimeOffset olderThan) =>
+        tx.ExecuteAsync("DELETE FROM outgoing_messages WHERE status <> 'pending' AND updated_at < @at", new { at = UnixMs.From(olderThan) });
+
     private sealed record Row(long Id, string? RoomId, string? UserId, string TxnId, string Kind, string Content, long Attempts)
     {
         public OutgoingMessage ToMessage() => new(Id, RoomId, UserId, TxnId, DbText.Parse<MessageKind>(Kind), Content, Attempts);

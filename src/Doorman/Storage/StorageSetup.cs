@@ -39,6 +39,7 @@ public static class StorageSetup
         services.AddSingleton<MessageStore>();
         services.AddSingleton<HandledEvents>();
         services.AddSingleton<DirectRooms>();
+        services.AddSingleton<InboxStore>();
         services.AddSingleton<AuditLog>();
         return services;
     }

@@ -81,8 +81,10 @@ public sealed class SandboxBotTests(ITestOutputHelper output) : SandboxScenarioT
         await S.Owner.Client.InviteAsync(roomId, S.BotUserId, null, default);
         await S.Owner.WaitForMembershipAsync(roomId, S.BotUserId, Membership.Join, Scenario.Patience);
         await S.Owner.WaitForMessageAsync(roomId, b => b.StartsWith("Hello!", StringComparison.Ordinal), Scenario.Patience);
-        await Task.Delay(1500);
-        await S.Owner.PumpAsync(TimeSpan.FromSeconds(1));
+        // A control the bot must answer, after its join: by then an answer to the old command would have come first.
+        var control = S.Owner.Mark;
+        await S.Owner.SayAsync(roomId, "!gate show");
+        await S.Owner.WaitForMessageAsync(roomId, b => b.Contains("is not gated", StringComparison.Ordinal), Scenario.Patience, control);
         Assert.DoesNotContain(S.Owner.Seen, e => e.RoomId == roomId && e.Event.Sender == S.BotUserId && Player.BodyOf(e.Event).Contains("now costs", StringComparison.Ordinal));
         Assert.Equal(0, await QueryAsync(tx => tx.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM gates")));
     }
@@ -98,8 +100,11 @@ public sealed class SandboxBotTests(ITestOutputHelper output) : SandboxScenarioT
         await S.Owner.WaitForMessageAsync(roomId, b => b.Contains("now costs 7 sats", StringComparison.Ordinal), Scenario.Patience);
         await S.StopBotAsync();
         await S.StartBotAsync();
-        await Task.Delay(1500);
-        await S.Owner.PumpAsync(TimeSpan.FromSeconds(1));
+        // A control after the second restart: once it is answered, a repeated answer to the first command would be there.
+        var control = S.Owner.Mark;
+        await S.Owner.SayAsync(roomId, "!gate show");
+        await S.Owner.WaitForMessageAsync(roomId, b => b.Contains("costs 7 sats", StringComparison.Ordinal) && !b.Contains("now costs", StringComparison.Ordinal),
+            Scenario.Patience, control);
         Assert.Single(S.Owner.Seen, e => e.RoomId == roomId && Player.BodyOf(e.Event).Contains("now costs 7 sats", StringComparison.Ordinal));
     }
 

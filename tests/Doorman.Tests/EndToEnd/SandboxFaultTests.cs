@@ -41,8 +41,11 @@ public sealed class SandboxFaultTests(ITestOutputHelper output) : SandboxScenari
         await handler.HandleAsync(batch, default);
 
         await S.Owner.WaitForMessageAsync(roomId, b => b.Contains("now costs 3 sats", StringComparison.Ordinal), Scenario.Patience);
-        await Task.Delay(1000);
-        await S.Owner.PumpAsync(TimeSpan.FromSeconds(1));
+        // A control the bot must answer after the repeats, in the same room: once it is answered, a second answer would be there.
+        var control = S.Owner.Mark;
+        await S.Owner.SayAsync(roomId, "!gate show");
+        await S.Owner.WaitForMessageAsync(roomId, b => b.Contains("costs 3 sats", StringComparison.Ordinal) && !b.Contains("now costs", StringComparison.Ordinal),
+            Scenario.Patience, control);
         Assert.Single(S.Owner.Seen, e => e.RoomId == roomId && Player.BodyOf(e.Event).Contains("now costs 3 sats", StringComparison.Ordinal));
         Assert.Equal(1, await new Database(S.DatabasePath).ReadAsync(
             tx => tx.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM outgoing_messages WHERE content LIKE '%now costs 3 sats%'"), default));
@@ -101,8 +104,10 @@ public sealed class SandboxFaultTests(ITestOutputHelper output) : SandboxScenari
             && x.Event.Sender == S.BotUserId && x.Event.ContentBool("is_direct"));
         Assert.Null(Hs.Server.GetStateEvent(newDm!, "m.room.encryption"));
         await S.Member.Client.SendEventAsync(dm, "m.room.encrypted", "enc-2", ciphertext, default);
-        await Task.Delay(1500);
-        await S.Member.PumpAsync(TimeSpan.FromSeconds(1));
+        // A control the bot must answer after the second encrypted message, in the same room.
+        var control = S.Member.Mark;
+        await S.Member.SayAsync(dm, "help");
+        await S.Member.WaitForMessageAsync(dm, b => b.Contains("I sell access", StringComparison.Ordinal), Scenario.Patience, control);
         Assert.Single(S.Member.Seen, e => e.RoomId == dm && Player.BodyOf(e.Event).Contains("cannot read encrypted", StringComparison.Ordinal));
     }
 }

@@ -173,7 +173,7 @@ public sealed class ClientEventJsonTests
         var json = JsonSerializer.Serialize(e, MatrixJson.ClientEvent);
         Assert.Equal(
             """{"event_id":"$abc:localhost","type":"m.room.message","sender":"@alice:localhost","state_key":null,"origin_server_ts":1795598501419""" +
-            ""","content":{"body":"!gate status","msgtype":"m.text","m.mentions":{}},"unsigned":{"age":1498581,"transaction_id":"t1","redacted_because":null}}""",
+            ""","content":{"body":"!gate status","msgtype":"m.text","m.mentions":{}},"unsigned":{"age":1498581,"transaction_id":"t1","redacted_because":null,"prev_content":null}}""",
             json);
         var back = Read(json);
         Assert.Equal((e.EventId, e.Type, e.Sender, e.StateKey, e.OriginServerTs, e.UnsignedData), (back.EventId, back.Type, back.Sender, back.StateKey, back.OriginServerTs, back.UnsignedData));

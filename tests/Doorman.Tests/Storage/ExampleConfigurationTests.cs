@@ -24,6 +24,7 @@ public sealed class ExampleConfigurationTests
         { "Payments:Lnd", typeof(LndOptions) },
         { "Payments:BtcPay", typeof(BtcPayOptions) },
         { "Storage", typeof(StorageOptions) },
+        { "Inbox", typeof(Doorman.Inbox.InboxOptions) },
         { "Http", typeof(HttpOptions) },
     };
 

@@ -22,7 +22,7 @@ public sealed class MigrationTests : IDisposable
         await using var connection = await database.OpenAsync(CancellationToken.None);
         var tables = (await connection.QueryAsync<string>("SELECT name FROM sqlite_master WHERE type = 'table'")).ToHashSet();
         foreach (var table in new[] { "gates", "plans", "orders", "subscriptions", "exemptions", "membership_actions",
-                     "outgoing_messages", "handled_events", "direct_rooms", "cursors", "audit", "schema_migrations" })
+                     "outgoing_messages", "handled_events", "dm_rooms", "inbox", "cursors", "audit", "schema_migrations" })
             Assert.Contains(table, tables);
         Assert.Equal("wal", await connection.ExecuteScalarAsync<string>("PRAGMA journal_mode"));
     }
