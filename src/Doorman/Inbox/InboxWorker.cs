@@ -39,29 +39,16 @@ public sealed partial class InboxWorker(
     OutboxSignals signals,
     IOptions<InboxOptions> options,
     TimeProvider time,
-    ILogger<InboxWorker> logger) : OutboxWorker(signals.Inbox, time, logger)
+    ILogger<InboxWorker> logger) : PerKeyWorker<InboxItem>(signals.Inbox, time, logger)
 {
-    private const int MaxConcurrentRooms = 8;
-
-    private readonly Dictionary<string, Task> _inFlight = new(StringComparer.Ordinal);
-
     protected override string QueueName => "inbox";
 
-    protected override IReadOnlyCollection<Task> InFlight => _inFlight.Values;
+    protected override Task<IReadOnlyList<InboxItem>> DueAsync(int limit, CancellationToken stoppingToken) =>
+        database.ReadAsync(tx => inbox.NextPerRoomAsync(tx, Time.GetUtcNow(), limit), stoppingToken);
 
-    protected override async Task<bool> RunDueAsync(CancellationToken stoppingToken)
-    {
-        foreach (var room in _inFlight.Where(p => p.Value.IsCompleted).Select(p => p.Key).ToList())
-            _inFlight.Remove(room);
-        if (_inFlight.Count >= MaxConcurrentRooms)
-            return false;
-        var due = await database.ReadAsync(tx => inbox.NextPerRoomAsync(tx, Time.GetUtcNow(), 50), stoppingToken);
-        foreach (var item in due.Where(i => !_inFlight.ContainsKey(i.RoomId)).Take(MaxConcurrentRooms - _inFlight.Count))
-            _inFlight[item.RoomId] = RunAsync(item, stoppingToken);
-        return false;
-    }
+    protected override string KeyOf(InboxItem item) => item.RoomId;
 
-    private async Task RunAsync(InboxItem item, CancellationToken cancellationToken)
+    protected override async Task RunAsync(InboxItem item, CancellationToken cancellationToken)
     {
         try
         {

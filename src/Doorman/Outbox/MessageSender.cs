@@ -20,28 +20,18 @@ public sealed partial class MessageSender(
     DirectMessages directMessages,
     OutboxSignals signals,
     TimeProvider time,
-    ILogger<MessageSender> logger) : OutboxWorker(signals.Messages, time, logger)
+    ILogger<MessageSender> logger) : PerKeyWorker<OutgoingMessage>(signals.Messages, time, logger)
 {
-    private const int MaxConcurrentDestinations = 8;
     private const int MaxAttempts = 50;
-
-    private readonly Dictionary<long, Task> _inFlight = [];
 
     protected override string QueueName => "message";
 
-    protected override IReadOnlyCollection<Task> InFlight => _inFlight.Values;
+    protected override Task<IReadOnlyList<OutgoingMessage>> DueAsync(int limit, CancellationToken stoppingToken) =>
+        database.ReadAsync(tx => store.NextPerDestinationAsync(tx, Time.GetUtcNow(), limit), stoppingToken);
 
-    protected override async Task<bool> RunDueAsync(CancellationToken stoppingToken)
-    {
-        foreach (var id in _inFlight.Where(p => p.Value.IsCompleted).Select(p => p.Key).ToList())
-            _inFlight.Remove(id);
-        if (_inFlight.Count >= MaxConcurrentDestinations)
-            return false;
-        var due = await database.ReadAsync(tx => store.NextPerDestinationAsync(tx, Time.GetUtcNow(), 50), stoppingToken);
-        foreach (var message in due.Where(m => !_inFlight.ContainsKey(m.Id)).Take(MaxConcurrentDestinations - _inFlight.Count))
-            _inFlight[message.Id] = SendAsync(message, stoppingToken);
-        return false;
-    }
+    protected override string KeyOf(OutgoingMessage message) => message.UserId ?? message.RoomId!;
+
+    protected override Task RunAsync(OutgoingMessage message, CancellationToken cancellationToken) => SendAsync(message, cancellationToken);
 
     private async Task SendAsync(OutgoingMessage message, CancellationToken cancellationToken)
     {

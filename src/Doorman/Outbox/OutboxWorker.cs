@@ -78,3 +78,35 @@ public abstract partial class OutboxWorker(Signal signal, TimeProvider time, ILo
     [LoggerMessage(LogLevel.Information, "The {Queue} queue is readable again")]
     private partial void LogRecovered(string queue);
 }
+
+/// <summary>
+/// An <see cref="OutboxWorker"/> that works on several keys at once (rooms, DM peers), one item per key at a time, so
+/// a key whose item is slow or failing holds up only its own later items.
+/// </summary>
+public abstract class PerKeyWorker<T>(Signal signal, TimeProvider time, ILogger logger) : OutboxWorker(signal, time, logger)
+{
+    private const int MaxConcurrentKeys = 8;
+
+    private readonly Dictionary<string, Task> _inFlight = new(StringComparer.Ordinal);
+
+    protected override IReadOnlyCollection<Task> InFlight => _inFlight.Values;
+
+    /// <summary>Due items, at most one per key (the store keeps each key's items in order).</summary>
+    protected abstract Task<IReadOnlyList<T>> DueAsync(int limit, CancellationToken stoppingToken);
+
+    protected abstract string KeyOf(T item);
+
+    /// <summary>Carries the item out and records the outcome; never throws for the item's own failure.</summary>
+    protected abstract Task RunAsync(T item, CancellationToken cancellationToken);
+
+    protected sealed override async Task<bool> RunDueAsync(CancellationToken stoppingToken)
+    {
+        foreach (var key in _inFlight.Where(p => p.Value.IsCompleted).Select(p => p.Key).ToList())
+            _inFlight.Remove(key);
+        if (_inFlight.Count >= MaxConcurrentKeys)
+            return false;
+        foreach (var item in (await DueAsync(50, stoppingToken)).Where(i => !_inFlight.ContainsKey(KeyOf(i))).Take(MaxConcurrentKeys - _inFlight.Count))
+            _inFlight[KeyOf(item)] = RunAsync(item, stoppingToken);
+        return false;
+    }
+}
