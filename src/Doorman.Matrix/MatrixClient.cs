@@ -66,7 +66,11 @@ public sealed class MatrixClient : IDisposable
         var builder = new ResiliencePipelineBuilder<HttpResponseMessage>();
         MatrixResilience.Configure(builder, options, time, logger ?? NullLogger.Instance);
 #pragma warning disable CA2000 // The handlers are owned by the clients, which the returned MatrixClient disposes.
-        var api = new HttpClient(new ResilienceHandler(builder.Build()) { InnerHandler = new AccessTokenHandler(tokens) { InnerHandler = primary } }, disposeHandler: false)
+        var gate = new PriorityGate(time, logger);
+        var api = new HttpClient(new UrgentRequestHandler(gate)
+        {
+            InnerHandler = new ResilienceHandler(builder.Build()) { InnerHandler = new PriorityGateHandler(gate) { InnerHandler = new AccessTokenHandler(tokens) { InnerHandler = primary } } },
+        }, disposeHandler: false)
         {
             Timeout = Timeout.InfiniteTimeSpan,
         };

@@ -143,6 +143,14 @@ internal sealed partial class HomeserverEngine
         }
     }
 
+    public void ExemptFromRateLimits(string userId)
+    {
+        lock (_gate)
+        {
+            _rateLimiter.Exempt(userId);
+        }
+    }
+
     /// <summary>
     /// Synapse's shared <c>rc_message</c> bucket: charged when an event passes the auth rules and is about to be
     /// persisted (so refused requests cost nothing), and up front by <c>createRoom</c>. Caller holds the lock.

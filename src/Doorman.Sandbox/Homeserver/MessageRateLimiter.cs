@@ -10,6 +10,7 @@ internal sealed class MessageRateLimiter(TimeProvider time, RateLimit? limit)
 {
     private readonly Dictionary<string, Bucket> _buckets = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Queue<TimeSpan>> _forced = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _exempt = new(StringComparer.Ordinal);
 
     /// <summary>Null when the action may go ahead (and is counted); otherwise how long to wait, in milliseconds.</summary>
     public long? TryAcquire(string userId)
@@ -19,7 +20,7 @@ internal sealed class MessageRateLimiter(TimeProvider time, RateLimit? limit)
             return (long)retryAfter.TotalMilliseconds;
         }
 
-        if (limit is null)
+        if (limit is null || _exempt.Contains(userId))
         {
             return null;
         }
@@ -59,6 +60,9 @@ internal sealed class MessageRateLimiter(TimeProvider time, RateLimit? limit)
             queue.Enqueue(retryAfter);
         }
     }
+
+    /// <summary>The user's actions are never limited, as after Synapse's <c>override_ratelimit</c> with zeros.</summary>
+    public void Exempt(string userId) => _exempt.Add(userId);
 
     private sealed record Bucket(double Count, double Start);
 }

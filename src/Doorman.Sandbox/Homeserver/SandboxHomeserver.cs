@@ -80,6 +80,12 @@ public sealed class SandboxHomeserver : IAsyncDisposable
     public void RateLimitNext(string userId, int count, TimeSpan retryAfter) => _engine.RateLimitNext(userId, count, retryAfter);
 
     /// <summary>
+    /// Lifts <see cref="SandboxHomeserverOptions.MessageRateLimit"/> for one user, as Synapse's admin API does with
+    /// <c>POST /_synapse/admin/v1/users/{userId}/override_ratelimit</c> and zeros (the endpoint itself is not modelled).
+    /// </summary>
+    public void ExemptFromRateLimits(string userId) => _engine.ExemptFromRateLimits(userId);
+
+    /// <summary>
     /// The next <paramref name="count"/> requests whose path contains <paramref name="pathContains"/> fail with
     /// <paramref name="statusCode"/> and an <c>M_UNKNOWN</c> body before anything else happens; 0 drops the connection.
     /// </summary>

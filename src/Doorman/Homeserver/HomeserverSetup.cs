@@ -35,12 +35,17 @@ public static class HomeserverSetup
         static void Base(HttpClient http) => http.Timeout = Timeout.InfiniteTimeSpan;
         static SocketsHttpHandler Primary() => new() { PooledConnectionLifetime = TimeSpan.FromMinutes(5) };
 
-        services.AddHttpClient(Api, Base)
+        services.AddSingleton(sp => new PriorityGate(sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("Doorman.Matrix")));
+        // Invites and kicks go first (README "Rate limits"): the gate's outer handler wraps the resilience pipeline,
+        // its inner handler holds each attempt of other writes.
+        var api = services.AddHttpClient(Api, Base)
             .ConfigurePrimaryHttpMessageHandler(Primary)
             .AddHttpMessageHandler<AccessTokenHandler>()
-            .AddResilienceHandler("matrix", (pipeline, context) => MatrixResilience.Configure(pipeline,
-                context.ServiceProvider.GetRequiredService<MatrixClientOptions>(), context.ServiceProvider.GetRequiredService<TimeProvider>(),
-                context.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger("Doorman.Matrix")));
+            .AddHttpMessageHandler(sp => new UrgentRequestHandler(sp.GetRequiredService<PriorityGate>()));
+        api.AddResilienceHandler("matrix", (pipeline, context) => MatrixResilience.Configure(pipeline,
+            context.ServiceProvider.GetRequiredService<MatrixClientOptions>(), context.ServiceProvider.GetRequiredService<TimeProvider>(),
+            context.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger("Doorman.Matrix")));
+        api.AddHttpMessageHandler(sp => new PriorityGateHandler(sp.GetRequiredService<PriorityGate>()));
         services.AddHttpClient(LongPoll, Base)
             .ConfigurePrimaryHttpMessageHandler(Primary)
             .AddHttpMessageHandler<AccessTokenHandler>();

@@ -145,6 +145,13 @@ public sealed class Scenario : IAsyncDisposable
         return reply;
     }
 
+    /// <summary>Someone else on the homeserver, for stories with more people than the owner and the member; the caller disposes it.</summary>
+    public async Task<Player> AddPlayerAsync(string name)
+    {
+        var (userId, token) = await Homeserver.RegisterAsync(name);
+        return new Player(name, Homeserver.Url, userId, token);
+    }
+
     /// <summary>The member opens a DM with the bot and waits until it has joined.</summary>
     public async Task<string> MemberOpensDmAsync()
     {

@@ -95,4 +95,50 @@ public static class Scenarios
         Assert.Single(s.Member.Seen, e => e.RoomId == dm && e.Event.Type == EventTypes.Message
             && Player.BodyOf(e.Event).Contains("welcome", StringComparison.OrdinalIgnoreCase));
     }
+
+    /// <summary>
+    /// A flood and a payment (README "Rate limits"): one user sends the bot <paramref name="commands"/> commands in
+    /// their DM at once (only they are exempt from the message rate limit, so the flood arrives whole and the bot's
+    /// replies queue behind its own limit); once the bot is answering, the member pays. The member must be invited
+    /// within <paramref name="inviteWithin"/>, a liveness bound; what the story measures is returned.
+    /// </summary>
+    public static async Task<FloodOutcome> PaymentDuringAFloodAsync(Scenario s, int commands, TimeSpan inviteWithin)
+    {
+        await s.StartBotAsync();
+        var (roomId, alias) = await s.OwnerMakesRoomAsync();
+        await s.OwnerGatesAsync(roomId, "10 sats per 30d");
+        var dm = await s.MemberOpensDmAsync();
+        var bolt11 = await s.MemberAsksToJoinAsync(dm, alias);
+
+        using var flooder = await s.AddPlayerAsync("flooder");
+        await s.Homeserver.ExemptFromRateLimitsAsync(flooder.UserId);
+        var floodDm = await flooder.OpenDirectMessageAsync(s.BotUserId);
+        await flooder.WaitForMembershipAsync(floodDm, s.BotUserId, Membership.Join, Scenario.Patience);
+        var mark = flooder.Mark;
+        for (var i = 0; i < commands; i++)
+            await flooder.SayAsync(floodDm, i % 2 == 0 ? "help" : "status");
+        await flooder.WaitForAsync(floodDm, IsReply, Scenario.Patience, "the first reply to the flood", mark);
+        var answeredBeforePayment = Answered();
+        s.Log($"flooder sent {commands} commands; {answeredBeforePayment} answered so far");
+
+        var paid = Stopwatch.StartNew();
+        await s.Payments.PayAsync(bolt11);
+        await s.Member.WaitForInviteAsync(roomId, inviteWithin);
+        var paymentToInvite = paid.Elapsed;
+        // Read after the invite was seen: replies sent meanwhile count as "before the invite" (the count errs high).
+        await flooder.PumpAsync(TimeSpan.Zero);
+        var answeredByInvite = Answered();
+        s.Log($"member paid; invited after {paymentToInvite.TotalMilliseconds:F0} ms, when {answeredByInvite} of the {commands} commands were answered");
+        return new FloodOutcome(paymentToInvite, commands, answeredBeforePayment, answeredByInvite);
+
+        bool IsReply(ClientEvent e) => e.Sender == s.BotUserId && e.Type == EventTypes.Message;
+        int Answered() => flooder.Seen.Skip(mark).Count(e => e.RoomId == floodDm && IsReply(e.Event));
+    }
 }
+
+/// <summary>What <see cref="Scenarios.PaymentDuringAFloodAsync"/> saw.</summary>
+/// <param name="PaymentToInvite">From paying the invoice to the member's sync showing the invite.</param>
+/// <param name="Commands">How many commands the flood was.</param>
+/// <param name="AnsweredBeforePayment">Replies to the flood the flooder had seen when the member paid.</param>
+/// <param name="AnsweredByInvite">Replies to the flood the flooder had seen just after the invite.</param>
+public sealed record FloodOutcome(TimeSpan PaymentToInvite, int Commands, int AnsweredBeforePayment, int AnsweredByInvite);

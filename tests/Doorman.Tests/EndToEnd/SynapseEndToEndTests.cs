@@ -44,6 +44,20 @@ public sealed class SynapseEndToEndTests(ITestOutputHelper output) : IAsyncLifet
         output.WriteLine($"FIGURE synapse settle→invite, bot exempt from rate limits: {settleToInvite.TotalMilliseconds:F0} ms");
     }
 
+    /// <summary>
+    /// README "Rate limits": the bot is not exempt here. One user floods it with 100 commands while another pays;
+    /// the invite waits for at most one of the bot's rate-limit tokens, not for the flood's replies. 60 s is a
+    /// liveness bound only; the figure is printed.
+    /// </summary>
+    [SynapseFact]
+    public async Task A_flood_of_commands_does_not_hold_up_a_paying_members_invite()
+    {
+        var flood = await Scenarios.PaymentDuringAFloodAsync(_scenario!, commands: 100, inviteWithin: TimeSpan.FromSeconds(60));
+        output.WriteLine($"FIGURE: synapse, bot rate-limited (rc_message 0.5/s, burst 5), {flood.Commands}-command flood: payment → invite "
+            + $"{flood.PaymentToInvite.TotalMilliseconds:F0} ms; {flood.AnsweredByInvite - flood.AnsweredBeforePayment} replies to the flood went out meanwhile (at most), "
+            + $"{flood.Commands - flood.AnsweredByInvite} still queued");
+    }
+
     [SynapseFact]
     public Task The_same_in_a_room_version_12_room() => Scenarios.PayJoinExpireAsync(_scenario!, roomVersion: "12", inviteWithinSeconds: 10);
 

@@ -16,6 +16,9 @@ public interface ITestHomeserver : IAsyncDisposable
     string ServerName { get; }
 
     Task<(string UserId, string AccessToken)> RegisterAsync(string localpart, CancellationToken cancellationToken = default);
+
+    /// <summary>Lifts the message rate limit for one user (never the bot's, in a test about the bot's rate limit).</summary>
+    Task ExemptFromRateLimitsAsync(string userId, CancellationToken cancellationToken = default);
 }
 
 public sealed class SandboxTestHomeserver(SandboxHomeserver server) : ITestHomeserver
@@ -35,6 +38,12 @@ public sealed class SandboxTestHomeserver(SandboxHomeserver server) : ITestHomes
     {
         var user = server.RegisterUser(localpart);
         return Task.FromResult((user.UserId, user.AccessToken));
+    }
+
+    public Task ExemptFromRateLimitsAsync(string userId, CancellationToken cancellationToken = default)
+    {
+        server.ExemptFromRateLimits(userId);
+        return Task.CompletedTask;
     }
 
     public ValueTask DisposeAsync() => server.DisposeAsync();

@@ -103,6 +103,29 @@ public sealed class RateLimitTests
     }
 
     [Fact]
+    public async Task An_exempt_user_is_never_limited_and_others_still_are()
+    {
+        await using var hs = await StartAsync();
+        var alice = await hs.Client.RegisterAsync("alice");
+        var bob = await hs.Client.RegisterAsync("bob");
+        var room = await hs.Client.CreateRoomAsync(alice, new JsonObject { ["preset"] = "public_chat" });
+        (await hs.Client.JoinAsync(bob, room, retryRateLimit: false)).Ok();
+        hs.Sandbox.ExemptFromRateLimits(alice.UserId);
+
+        for (var i = 0; i < 20; i++)
+        {
+            (await SendAsync(hs, alice, room)).Ok();
+        }
+
+        for (var i = 0; i < 4; i++)
+        {
+            (await SendAsync(hs, bob, room)).Ok();
+        }
+
+        (await SendAsync(hs, bob, room)).Refused(HttpStatusCode.TooManyRequests, "M_LIMIT_EXCEEDED");
+    }
+
+    [Fact]
     public async Task RateLimitNext_forces_429s_with_the_given_wait_then_lets_requests_through()
     {
         await using var hs = await TestHomeserver.StartSandboxAsync();
