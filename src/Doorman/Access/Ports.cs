@@ -82,6 +82,12 @@ public interface IMemberNotices
 
     Task InvoiceExpiredAsync(ITx tx, Order order, DateTimeOffset now);
 
+    /// <summary>
+    /// A payment for an order the bot had already given up as expired (and said so) arrived after all, and was applied:
+    /// the member hears that it came late, that it counts, and that they are in.
+    /// </summary>
+    Task PaidLateAsync(ITx tx, Order order, DateTimeOffset now);
+
     Task ReminderAsync(ITx tx, DueSubscription due, DateTimeOffset now);
 }
 
