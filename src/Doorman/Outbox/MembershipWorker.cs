@@ -14,7 +14,9 @@ namespace Doorman.Outbox;
 /// Carries out the invites and kicks in <c>membership_actions</c>. Each action re-reads live state first: an
 /// invite is skipped for someone already in the room, and a kick is re-checked against the rules (the bot, a
 /// creator, a protected level, an exemption, time left: never removed). A failure the bot cannot fix (it lacks
-/// power, the room is gone) is reported to the room once and not retried; anything else is retried with backoff.
+/// power, the room is gone, the member is banned) is reported to the room once and not retried; anything else is
+/// retried with backoff, and reported once when the bot gives up. Reports say what kind of failure it was, in our
+/// words (<see cref="MembershipFailure"/>); the homeserver's error text goes only to the log and the outbox row.
 /// </summary>
 public sealed partial class MembershipWorker(
     Database database,
@@ -57,20 +59,63 @@ public sealed partial class MembershipWorker(
         }
         catch (MatrixException e) when (e.IsForbidden || e.Status == HttpStatusCode.NotFound)
         {
-            await FailAsync(action, e.Error, cancellationToken);
+            MembershipFailure why;
+            try
+            {
+                why = await WhyRefusedAsync(action, e, cancellationToken);
+            }
+            catch (Exception inner) when (inner is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                await RetryOrGiveUpAsync(action, inner, cancellationToken);
+                return;
+            }
+            await FailAsync(action, why, e.Message, cancellationToken);
         }
         catch (Exception e) when (e is not MatrixException { IsUnknownToken: true })
         {
-            var now = Time.GetUtcNow();
-            if (action.Attempts + 1 >= MaxAttempts)
-            {
-                await FailAsync(action, e.Message, cancellationToken);
-                return;
-            }
-            var wait = RetryDelay(action.Attempts);
-            LogRetrying(action.Action, action.UserId, action.RoomId, wait, e.Message);
-            await database.WriteAsync(tx => actions.RetryLaterAsync(tx, action.Id, e.Message, now + wait, now), cancellationToken);
+            await RetryOrGiveUpAsync(action, e, cancellationToken);
         }
+    }
+
+    private async Task RetryOrGiveUpAsync(MembershipAction action, Exception e, CancellationToken cancellationToken)
+    {
+        var now = Time.GetUtcNow();
+        if (action.Attempts + 1 >= MaxAttempts)
+        {
+            await FailAsync(action, MembershipFailure.HomeserverFailing, e.Message, cancellationToken);
+            return;
+        }
+        var wait = RetryDelay(action.Attempts);
+        LogRetrying(action.Action, action.UserId, action.RoomId, wait, e.Message);
+        await database.WriteAsync(tx => actions.RetryLaterAsync(tx, action.Id, e.Message, now + wait, now), cancellationToken);
+    }
+
+    /// <summary>
+    /// The homeserver refused (403, 404): find out why from live state, since its error text is neither stable across
+    /// servers nor fit for chat. The bot not in the room (its state unreadable) → gone; too low a power level for the
+    /// action (or, for a kick, not above the member's: CS API §"m.room.power_levels") → no power; the member banned →
+    /// banned; otherwise simply refused.
+    /// </summary>
+    private async Task<MembershipFailure> WhyRefusedAsync(MembershipAction action, MatrixException refusal, CancellationToken cancellationToken)
+    {
+        if (refusal.Status == HttpStatusCode.NotFound && !refusal.IsForbidden)
+            return MembershipFailure.RoomGone;
+        Matrix.Rooms.RoomPower power;
+        try
+        {
+            power = await rooms.GetPowerAsync(action.RoomId, cancellationToken);
+        }
+        catch (MatrixException e) when (e.IsForbidden || e.Status == HttpStatusCode.NotFound)
+        {
+            return MembershipFailure.RoomGone;
+        }
+        var bot = matrixOptions.Value.UserId;
+        var mayAct = action.Action == MembershipActionKind.Invite ? power.CanInvite(bot) : power.CanKick(bot, action.UserId);
+        if (!mayAct)
+            return MembershipFailure.NoPower;
+        if (await matrix.GetMembershipAsync(action.RoomId, action.UserId, cancellationToken) == Membership.Ban)
+            return MembershipFailure.Banned;
+        return MembershipFailure.Refused;
     }
 
     private async Task InviteAsync(MembershipAction action, CancellationToken cancellationToken)
@@ -84,7 +129,7 @@ public sealed partial class MembershipWorker(
         var alreadyIn = membership is Membership.Join or Membership.Invite;
         if (membership == Membership.Ban)
         {
-            await FailAsync(action, $"{action.UserId} is banned from the room", cancellationToken);
+            await FailAsync(action, MembershipFailure.Banned, "banned from the room", cancellationToken);
             return;
         }
         if (!alreadyIn)
@@ -133,24 +178,25 @@ public sealed partial class MembershipWorker(
             LogRemoved(action.UserId, action.RoomId);
     }
 
-    /// <summary>A failure retrying cannot fix: recorded, logged once, and reported to the room (and the member, for invites).</summary>
-    private async Task FailAsync(MembershipAction action, string why, CancellationToken cancellationToken)
+    /// <summary>
+    /// A failure retrying cannot fix: recorded (with <paramref name="detail"/>, the homeserver's words), logged once, and
+    /// reported in our words to the room (unless it is gone) and, for invites, to the member.
+    /// </summary>
+    private async Task FailAsync(MembershipAction action, MembershipFailure why, string detail, CancellationToken cancellationToken)
     {
         var now = Time.GetUtcNow();
-        LogFailed(action.Action, action.UserId, action.RoomId, why);
+        LogFailed(action.Action, action.UserId, action.RoomId, why, detail);
         var roomName = await database.ReadAsync(tx => gates.GetAsync(tx, action.RoomId), cancellationToken) is { } gate ? gate.RoomName : action.RoomId;
         await database.WriteAsync(async tx =>
         {
-            await actions.FinishAsync(tx, action.Id, MembershipActionStatus.Failed, why, now);
+            await actions.FinishAsync(tx, action.Id, MembershipActionStatus.Failed, $"{why}: {detail}", now);
+            if (why != MembershipFailure.RoomGone)
+            {
+                await outbox.ToRoomAsync(tx, action.RoomId, action.Action == MembershipActionKind.Invite
+                    ? MembershipTexts.CannotInvite(action.UserId, why) : MembershipTexts.CannotKick(action.UserId, why), now);
+            }
             if (action.Action == MembershipActionKind.Invite)
-            {
-                await outbox.ToRoomAsync(tx, action.RoomId, MembershipTexts.CannotInvite(action.UserId, why), now);
-                await outbox.ToUserAsync(tx, action.UserId, MembershipTexts.InviteFailedToMember(roomName), now);
-            }
-            else
-            {
-                await outbox.ToRoomAsync(tx, action.RoomId, MembershipTexts.CannotKick(action.UserId, why), now);
-            }
+                await outbox.ToUserAsync(tx, action.UserId, MembershipTexts.InviteFailedToMember(roomName, why), now);
         }, cancellationToken);
         outbox.Wake();
     }
@@ -167,6 +213,6 @@ public sealed partial class MembershipWorker(
     [LoggerMessage(LogLevel.Warning, "Could not {Action} {UserId} in {RoomId} ({Error}); retrying in {Wait}")]
     private partial void LogRetrying(MembershipActionKind action, string userId, string roomId, TimeSpan wait, string error);
 
-    [LoggerMessage(LogLevel.Error, "Cannot {Action} {UserId} in {RoomId}: {Why}. Reported to the room; not retrying")]
-    private partial void LogFailed(MembershipActionKind action, string userId, string roomId, string why);
+    [LoggerMessage(LogLevel.Error, "Cannot {Action} {UserId} in {RoomId}: {Why} ({Detail}). Reported; not retrying")]
+    private partial void LogFailed(MembershipActionKind action, string userId, string roomId, MembershipFailure why, string detail);
 }
