@@ -62,6 +62,9 @@ public interface ISubscriptionStore
 public interface IMembershipActions
 {
     Task EnqueueAsync(ITx tx, string roomId, string userId, MembershipActionKind action, string? reason, string cause, DateTimeOffset now);
+
+    /// <summary>Queues again, due now, the room's invites that wait for the bot's power; returns how many.</summary>
+    Task<int> RequeueAwaitingPowerAsync(ITx tx, string roomId, DateTimeOffset now);
 }
 
 /// <summary>Named positions in outside streams (the payment feed's cursor), stored with the effects they cover.</summary>

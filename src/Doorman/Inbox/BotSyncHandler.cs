@@ -28,6 +28,7 @@ public sealed partial class BotSyncHandler(
     HandledEvents handled,
     GateStore gates,
     Cursors cursors,
+    InvitesAwaitingPower invitesAwaitingPower,
     IOptions<MatrixOptions> matrixOptions,
     IOptions<OperatorOptions> operatorOptions,
     TimeProvider time,
@@ -40,6 +41,11 @@ public sealed partial class BotSyncHandler(
         var rooms = batch.Response.Rooms;
         foreach (var (roomId, invited) in rooms?.Invite ?? [])
             await HandleInviteAsync(roomId, invited, cancellationToken);
+
+        // A change of a room's power levels may give the bot back the power an invite lacked: queue those invites again.
+        foreach (var (roomId, joined) in rooms?.Join ?? [])
+            if ((joined.State?.Events ?? []).Concat(joined.Timeline?.Events ?? []).Any(e => e.Type == EventTypes.PowerLevels && e.StateKey == ""))
+                await invitesAwaitingPower.RetryInvitesAwaitingPowerAsync(roomId, cancellationToken);
 
         if (batch.IsInitial)
         {

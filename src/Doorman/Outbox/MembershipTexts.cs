@@ -14,6 +14,11 @@ public static class MembershipTexts
         new Notice().Text("Payment received — thank you. Your access to ").Bold(roomName)
             .Text(until is { } u ? $" now lasts until {Quantities.FormatTime(u)}." : " no longer expires.");
 
+    /// <summary>An invite that had to wait for the bot's power went through.</summary>
+    public static Notice InvitedAfterWaiting(string roomName, DateTimeOffset? until) =>
+        new Notice().Text("Good news: I have the power to invite in ").Bold(roomName).Text(" now, and I have invited you")
+            .Text(until is { } u ? $". Your access lasts until {Quantities.FormatTime(u)}." : ". Your access does not expire.");
+
     public static Notice Removed(string roomName, DateTimeOffset expiredAt) =>
         new Notice().Text("Your access to ").Bold(roomName).Text($" ended on {Quantities.FormatTime(expiredAt)}, so I removed you. ")
             .Text("To come back, say ").Code("renew " + roomName).Text(" here and pay the invoice; I'll invite you again at once.");
@@ -29,7 +34,7 @@ public static class MembershipTexts
     public static Notice CannotInvite(string userId, MembershipFailure why) =>
         new Notice().Text("⚠ I could not invite ").Text(userId).Text(", who has paid: ").Text(why switch
         {
-            MembershipFailure.NoPower => "I lack the power to invite here. Please give me power to invite (and remove) members, or invite them yourself.",
+            MembershipFailure.NoPower => "I lack the power to invite here. Please give me power to invite (and remove) members: I will invite them as soon as I have it.",
             MembershipFailure.Banned => "they are banned from this room. If they should come in, lift the ban and invite them yourself.",
             MembershipFailure.Refused => "the homeserver refused. Please invite them yourself.",
             MembershipFailure.RoomGone => "I am no longer in this room.",
@@ -49,7 +54,7 @@ public static class MembershipTexts
     public static Notice InviteFailedToMember(string roomName, MembershipFailure why) =>
         new Notice().Text("Your payment for ").Bold(roomName).Text(" arrived, but I could not invite you: ").Text(why switch
         {
-            MembershipFailure.NoPower => "I lack the power in that room. I told its owners",
+            MembershipFailure.NoPower => "I lack the power in that room. I told its owners, and I will invite you as soon as they give it to me",
             MembershipFailure.Banned => "you are banned from that room. Please ask its owners",
             MembershipFailure.RoomGone => "I am no longer in that room. Please ask its owners",
             MembershipFailure.Refused => "the homeserver refused. I told the room's owners",

@@ -122,12 +122,26 @@ internal static class TxSql
     private static Tx Sql(ITx tx) => tx as Tx ?? throw new ArgumentException($"a transaction of another storage ({tx.GetType().Name})", nameof(tx));
 }
 
-/// <summary>The core's enums as the database stores them: lowercase names (<c>'pending'</c>, <c>'invite'</c>).</summary>
+/// <summary>
+/// The core's enums as the database stores them: lowercase names, words joined by underscores (<c>'pending'</c>,
+/// <c>'invite'</c>, <c>'awaiting_power'</c>).
+/// </summary>
 internal static class DbText
 {
     public static string Of<T>(T value)
-        where T : struct, Enum => value.ToString().ToLowerInvariant();
+        where T : struct, Enum
+    {
+        var name = value.ToString();
+        var text = new System.Text.StringBuilder(name.Length + 4);
+        foreach (var c in name)
+        {
+            if (char.IsUpper(c) && text.Length > 0)
+                text.Append('_');
+            text.Append(char.ToLowerInvariant(c));
+        }
+        return text.ToString();
+    }
 
     public static T Parse<T>(string text)
-        where T : struct, Enum => Enum.Parse<T>(text, ignoreCase: true);
+        where T : struct, Enum => Enum.Parse<T>(text.Replace("_", "", StringComparison.Ordinal), ignoreCase: true);
 }
