@@ -182,6 +182,45 @@ internal sealed class SandboxBtcPayEngine : IDisposable
         }
     }
 
+    /// <summary>
+    /// A Lightning payment that reaches the store after the invoice expired: its node took the HTLC in the moment
+    /// before it canceled its own invoice (lnd accepts an HTLC for any invoice not yet canceled, invoices/update.go, and
+    /// its expiry watcher cancels on a timer), and BTCPay recorded it afterwards, as it does until the invoice's
+    /// monitoring ends. As BTCPay's <c>InvoiceWatcher.UpdateInvoice</c> does: the invoice stays Expired, with
+    /// additional status PaidLate when the payments cover it (PaidPartial when not); webhooks
+    /// InvoiceReceivedPayment and InvoicePaymentSettled with <c>afterExpiration: true</c>, and no InvoiceSettled.
+    /// </summary>
+    public void PayLate(string invoiceIdOrBolt11, long? amountMsat)
+    {
+        var now = Now();
+        lock (gate)
+        {
+            var entry = Resolve(invoiceIdOrBolt11);
+            ExpireIfDue(entry);
+            if (entry.Status != "Expired")
+                throw new InvalidOperationException($"Invoice {entry.Id} is {entry.Status}, not expired: pay it the usual way.");
+            if (now > entry.MonitoringExpiresAt)
+                throw new InvalidOperationException($"Invoice {entry.Id} is no longer monitored (since {entry.MonitoringExpiresAt:O}): BTCPay would not see the payment.");
+            if (!entry.Activated)
+                throw new InvalidOperationException($"Invoice {entry.Id} never had a Lightning invoice.");
+            var amount = amountMsat ?? entry.AmountMsat - entry.PaidMsat;
+            if (amount <= 0)
+                throw new ArgumentOutOfRangeException(nameof(amountMsat), "A payment is positive.");
+
+            var payment = new PaymentEntry(Ids.New(22), amount, now, entry.Bolt11);
+            entry.Payments.Add(payment);
+            entry.AdditionalStatus = entry.PaidMsat >= entry.AmountMsat ? "PaidLate" : "PaidPartial";
+            var evt = new JsonObject
+            {
+                ["afterExpiration"] = true,
+                ["paymentMethodId"] = LightningId,
+                ["payment"] = PaymentJson(payment),
+            };
+            Emit(entry, "InvoiceReceivedPayment", evt);
+            Emit(entry, "InvoicePaymentSettled", (JsonObject)evt.DeepClone());
+        }
+    }
+
     /// <summary>POST …/status: marks an invoice Invalid or Settled (additional status Marked).</summary>
     public bool Mark(InvoiceEntry entry, string status)
     {

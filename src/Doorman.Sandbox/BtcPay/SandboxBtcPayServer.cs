@@ -98,6 +98,19 @@ public sealed class SandboxBtcPayServer : IAsyncDisposable
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// A payment that arrives after the invoice expired (the Lightning node settled it in the moment before canceling
+    /// it): the invoice stays Expired with additional status PaidLate, and webhooks say the payment came
+    /// <c>afterExpiration</c>. Allowed while BTCPay still monitors the invoice (<c>monitoringMinutes</c> after expiry).
+    /// </summary>
+    public Task PayLateAsync(string invoiceIdOrBolt11, long? amountMsat = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(invoiceIdOrBolt11);
+        cancellationToken.ThrowIfCancellationRequested();
+        engine.PayLate(invoiceIdOrBolt11, amountMsat);
+        return Task.CompletedTask;
+    }
+
     /// <summary>Marks an invoice Invalid or Settled as the store owner would (additional status Marked).</summary>
     public void MarkInvoice(string invoiceId, string status)
     {

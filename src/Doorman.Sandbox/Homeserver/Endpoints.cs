@@ -123,14 +123,14 @@ internal sealed class Endpoints
         var path = http.Request.Path.Value ?? "/";
         if (_faults.TakeFor(path) is { } injected)
         {
-            Log.InjectedFault(_logger, method, path, injected);
-            if (injected == 0)
+            Log.InjectedFault(_logger, method, path, injected.StatusCode);
+            if (injected.StatusCode == 0)
             {
                 http.Abort();
                 return;
             }
 
-            await WriteErrorAsync(http, MatrixErrorException.Unknown(injected, "Injected fault"));
+            await WriteErrorAsync(http, new MatrixErrorException(injected.StatusCode, injected.ErrorCode, injected.Error));
             return;
         }
 

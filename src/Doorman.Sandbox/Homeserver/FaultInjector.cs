@@ -6,11 +6,11 @@ internal sealed class FaultInjector
     private readonly Lock _gate = new();
     private readonly List<Fault> _faults = [];
 
-    public void FailNext(string pathContains, int statusCode, int count)
+    public void FailNext(string pathContains, int statusCode, int count, string errorCode = "M_UNKNOWN", string error = "Injected fault")
     {
         lock (_gate)
         {
-            _faults.Add(new Fault(pathContains, statusCode) { Remaining = count });
+            _faults.Add(new Fault(pathContains, statusCode, errorCode, error) { Remaining = count });
         }
     }
 
@@ -22,8 +22,8 @@ internal sealed class FaultInjector
         }
     }
 
-    /// <summary>The status to fail this request with (0 = drop the connection), or null to serve it.</summary>
-    public int? TakeFor(string path)
+    /// <summary>The failure for this request (status 0 = drop the connection), or null to serve it.</summary>
+    public InjectedFault? TakeFor(string path)
     {
         lock (_gate)
         {
@@ -35,12 +35,15 @@ internal sealed class FaultInjector
 
             fault.Remaining--;
             _faults.RemoveAll(f => f.Remaining <= 0);
-            return fault.StatusCode;
+            return new InjectedFault(fault.StatusCode, fault.ErrorCode, fault.Error);
         }
     }
 
-    private sealed record Fault(string PathContains, int StatusCode)
+    private sealed record Fault(string PathContains, int StatusCode, string ErrorCode, string Error)
     {
         public int Remaining { get; set; }
     }
 }
+
+/// <summary>A scripted failure: the status (0 = drop the connection) and the standard error body's errcode and error.</summary>
+internal sealed record InjectedFault(int StatusCode, string ErrorCode, string Error);

@@ -87,9 +87,11 @@ public sealed class SandboxHomeserver : IAsyncDisposable
 
     /// <summary>
     /// The next <paramref name="count"/> requests whose path contains <paramref name="pathContains"/> fail with
-    /// <paramref name="statusCode"/> and an <c>M_UNKNOWN</c> body before anything else happens; 0 drops the connection.
+    /// <paramref name="statusCode"/> before anything else happens (0 drops the connection), with the standard error
+    /// body <c>{errcode, error}</c>: by default <c>M_UNKNOWN</c>, "Injected fault".
     /// </summary>
-    public void FailNext(string pathContains, int statusCode, int count) => _faults.FailNext(pathContains, statusCode, count);
+    public void FailNext(string pathContains, int statusCode, int count, string errorCode = "M_UNKNOWN", string error = "Injected fault") =>
+        _faults.FailNext(pathContains, statusCode, count, errorCode, error);
 
     /// <summary>Forgets every scripted failure not yet used: the server answers normally again.</summary>
     public void ClearFaults() => _faults.Clear();

@@ -43,6 +43,14 @@ public interface IPaymentBackend
     /// such as BTCPay without inbound webhooks). Null: only at each (re)connect and for overdue orders.
     /// </summary>
     TimeSpan? PollInterval => null;
+
+    /// <summary>
+    /// How long after an invoice's expiry the backend may still report it paid without its feed saying so reliably
+    /// (BTCPay: a payment that arrives after expiry is recorded during the invoice's monitoring window, and only a
+    /// webhook, which may be lost or not configured, tells of it). For this long the bot looks expired orders up
+    /// again, with back-off. Null: the feed brings every late settlement (LND's stream replays settled invoices).
+    /// </summary>
+    TimeSpan? LateSettlementWindow => null;
 }
 
 /// <summary>A live feed of invoice updates. It ends (or throws) when the connection drops.</summary>

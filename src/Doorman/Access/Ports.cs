@@ -62,6 +62,9 @@ public interface ISubscriptionStore
 public interface IMembershipActions
 {
     Task EnqueueAsync(ITx tx, string roomId, string userId, MembershipActionKind action, string? reason, string cause, DateTimeOffset now);
+
+    /// <summary>Queues again, due now, the room's invites that wait for the bot's power; returns how many.</summary>
+    Task<int> RequeueAwaitingPowerAsync(ITx tx, string roomId, DateTimeOffset now);
 }
 
 /// <summary>Named positions in outside streams (the payment feed's cursor), stored with the effects they cover.</summary>
@@ -81,6 +84,12 @@ public interface IMemberNotices
     Task UnderpaidAsync(ITx tx, Order order, long paidMsat, DateTimeOffset now);
 
     Task InvoiceExpiredAsync(ITx tx, Order order, DateTimeOffset now);
+
+    /// <summary>
+    /// A payment for an order the bot had already given up as expired (and said so) arrived after all, and was applied:
+    /// the member hears that it came late, that it counts, and that they are in.
+    /// </summary>
+    Task PaidLateAsync(ITx tx, Order order, DateTimeOffset now);
 
     Task ReminderAsync(ITx tx, DueSubscription due, DateTimeOffset now);
 }

@@ -59,10 +59,17 @@ public enum MembershipActionStatus
     Done,
     /// <summary>Nothing to do, with why (already in the room; protected from removal).</summary>
     Skipped,
-    /// <summary>Cannot be done, with why (the bot lacks power; the room is gone).</summary>
+    /// <summary>Cannot be done, with why (the room is gone; the member is banned; the homeserver kept failing).</summary>
     Failed,
+    /// <summary>
+    /// An invite that failed because the bot lacked the power to invite (reported once): it waits for the bot's power in
+    /// the room to change, then is queued again (<see cref="InvitesAwaitingPower"/>). Stored as <c>awaiting_power</c>.
+    /// </summary>
+    AwaitingPower,
 }
 
 /// <summary>An invite or kick the decision queued, to be carried out by the membership worker.</summary>
 /// <param name="Cause">What decided it: <c>order:&lt;id&gt;</c>, <c>sweep</c>.</param>
-public sealed record MembershipAction(long Id, string RoomId, string UserId, MembershipActionKind Action, string? Reason, string Cause, long Attempts);
+/// <param name="ReportedAt">When the room and the member were told it failed (it then waited for power); null if never.</param>
+public sealed record MembershipAction(long Id, string RoomId, string UserId, MembershipActionKind Action, string? Reason, string Cause, long Attempts,
+    DateTimeOffset? ReportedAt = null);

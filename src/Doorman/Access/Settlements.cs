@@ -67,6 +67,12 @@ public sealed partial class Settlements(
             {
                 if (!await orders.MarkAppliedAsync(tx, order.Id, update.PaidMsat, now))
                     return (SettlementOutcome.AlreadyDone, null);
+                // The member was told the invoice expired unpaid: tell them the payment came late and still counts.
+                if (order.Status == OrderStatus.Expired)
+                {
+                    await notices.PaidLateAsync(tx, order, now);
+                    LogPaidLate(order.Id, order.ExpiresAt);
+                }
                 var current = await subscriptions.GetAsync(tx, order.RoomId, order.UserId);
                 var active = current is { ExpiredAt: null };
                 var expiry = AccessRules.Extend(current?.ExpiresAt, active, order.Period, now);
@@ -101,6 +107,9 @@ public sealed partial class Settlements(
 
     [LoggerMessage(LogLevel.Information, "Order {OrderId} paid: {UserId} in {RoomId} until {Expiry}")]
     private partial void LogApplied(string orderId, string userId, string roomId, DateTimeOffset? expiry);
+
+    [LoggerMessage(LogLevel.Information, "Order {OrderId} was paid after it had been given up as expired (invoice expiry {ExpiresAt}); applied, and the member told")]
+    private partial void LogPaidLate(string orderId, DateTimeOffset expiresAt);
 
     [LoggerMessage(LogLevel.Information, "Order {OrderId} was overpaid by {ExtraMsat} msat; recorded")]
     private partial void LogOverpaid(string orderId, long extraMsat);

@@ -21,6 +21,7 @@ public sealed partial class InboxDispatcher(
     MatrixClient matrix,
     DirectMessages directMessages,
     CommandHandler commands,
+    InvitesAwaitingPower invitesAwaitingPower,
     MessageOutbox outbox,
     Database database,
     InboxStore inbox,
@@ -80,6 +81,10 @@ public sealed partial class InboxDispatcher(
                 return;
             case EventTypes.Encrypted when partner is not null:
                 await HandleEncryptedAsync(roomId, e, cancellationToken);
+                return;
+            case EventTypes.PowerLevels when e.StateKey == "":
+                // A change of power may give the bot back the power an invite lacked: queue those invites again.
+                await invitesAwaitingPower.RetryInvitesAwaitingPowerAsync(roomId, cancellationToken);
                 return;
             case EventTypes.Message:
                 break;

@@ -12,6 +12,9 @@ public sealed class MemberNotices(MessageOutbox outbox, GateStore gates) : IMemb
     public async Task InvoiceExpiredAsync(ITx tx, Order order, DateTimeOffset now) =>
         await outbox.ToUserAsync(tx, order.UserId, PaymentTexts.Expired(await RoomNameAsync(tx, order.RoomId)), now);
 
+    public async Task PaidLateAsync(ITx tx, Order order, DateTimeOffset now) =>
+        await outbox.ToUserAsync(tx, order.UserId, PaymentTexts.PaidLate(await RoomNameAsync(tx, order.RoomId)), now);
+
     public async Task ReminderAsync(ITx tx, DueSubscription due, DateTimeOffset now) =>
         await outbox.ToUserAsync(tx, due.UserId, PaymentTexts.Reminder(await RoomNameAsync(tx, due.RoomId), due.ExpiresAt), now);
 
@@ -27,6 +30,10 @@ public static class PaymentTexts
 
     public static Notice Expired(string roomName) =>
         new Notice().Text($"Your invoice for {roomName} expired unpaid. Say ").Code("join " + roomName).Text(" whenever you want a new one.");
+
+    public static Notice PaidLate(string roomName) =>
+        new Notice().Text("Your payment for ").Bold(roomName).Text(" arrived late, after its invoice had expired — but it arrived, and it counts: ")
+            .Text("you are in. Never mind my message that the invoice expired unpaid.");
 
     public static Notice Reminder(string roomName, DateTimeOffset expiresAt) =>
         new Notice().Text("Your access to ").Bold(roomName).Text($" ends on {Quantities.FormatTime(expiresAt)}. To keep it, say ")

@@ -14,7 +14,12 @@ namespace Doorman.Outbox;
 /// Carries out the invites and kicks in <c>membership_actions</c>. Each action re-reads live state first: an
 /// invite is skipped for someone already in the room, and a kick is re-checked against the rules (the bot, a
 /// creator, a protected level, an exemption, time left: never removed). A failure the bot cannot fix (it lacks
-/// power, the room is gone) is reported to the room once and not retried; anything else is retried with backoff.
+/// power, the room is gone, the member is banned) is reported to the room once and not retried; anything else is
+/// retried with backoff, and reported once when the bot gives up. An invite the bot lacked the power for waits
+/// (<see cref="MembershipActionStatus.AwaitingPower"/>) until the room's power levels change
+/// (<see cref="InvitesAwaitingPower"/>), then is tried again: the member is told when it goes through, and no one is
+/// told twice if the power is still lacking. Reports say what kind of failure it was, in our
+/// words (<see cref="MembershipFailure"/>); the homeserver's error text goes only to the log and the outbox row.
 /// </summary>
 public sealed partial class MembershipWorker(
     Database database,
@@ -44,6 +49,7 @@ public sealed partial class MembershipWorker(
 
     private async Task RunAsync(MembershipAction action, CancellationToken cancellationToken)
     {
+        var started = Time.GetUtcNow();
         try
         {
             if (action.Action == MembershipActionKind.Invite)
@@ -55,22 +61,73 @@ public sealed partial class MembershipWorker(
         {
             throw;
         }
-        catch (MatrixException e) when (e.IsForbidden || e.Status == HttpStatusCode.NotFound)
+        catch (MatrixException e) when (e.Status is HttpStatusCode.Forbidden or HttpStatusCode.NotFound)
         {
-            await FailAsync(action, e.Error, cancellationToken);
+            // A refusal, whatever its errcode (M_FORBIDDEN, or M_BAD_STATE for a banned member): find out why.
+            MembershipFailure why;
+            try
+            {
+                why = await WhyRefusedAsync(action, e, cancellationToken);
+            }
+            catch (Exception inner) when (inner is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                await RetryOrGiveUpAsync(action, inner, cancellationToken);
+                return;
+            }
+            if (why == MembershipFailure.Refused && action.Attempts == 0)
+            {
+                // The bot has the power now and the member is not banned: the refusal may have raced a change of the
+                // room's power levels. Once more before calling it a refusal.
+                await RetryOrGiveUpAsync(action, e, cancellationToken);
+                return;
+            }
+            await FailAsync(action, why, e.Message, started, cancellationToken);
         }
         catch (Exception e) when (e is not MatrixException { IsUnknownToken: true })
         {
-            var now = Time.GetUtcNow();
-            if (action.Attempts + 1 >= MaxAttempts)
-            {
-                await FailAsync(action, e.Message, cancellationToken);
-                return;
-            }
-            var wait = RetryDelay(action.Attempts);
-            LogRetrying(action.Action, action.UserId, action.RoomId, wait, e.Message);
-            await database.WriteAsync(tx => actions.RetryLaterAsync(tx, action.Id, e.Message, now + wait, now), cancellationToken);
+            await RetryOrGiveUpAsync(action, e, cancellationToken);
         }
+    }
+
+    private async Task RetryOrGiveUpAsync(MembershipAction action, Exception e, CancellationToken cancellationToken)
+    {
+        var now = Time.GetUtcNow();
+        if (action.Attempts + 1 >= MaxAttempts)
+        {
+            await FailAsync(action, MembershipFailure.HomeserverFailing, e.Message, null, cancellationToken);
+            return;
+        }
+        var wait = RetryDelay(action.Attempts);
+        LogRetrying(action.Action, action.UserId, action.RoomId, wait, e.Message);
+        await database.WriteAsync(tx => actions.RetryLaterAsync(tx, action.Id, e.Message, now + wait, now), cancellationToken);
+    }
+
+    /// <summary>
+    /// The homeserver refused (403, 404): find out why from live state, since its error text is neither stable across
+    /// servers nor fit for chat. The bot not in the room (its state unreadable) → gone; too low a power level for the
+    /// action (or, for a kick, not above the member's: CS API §"m.room.power_levels") → no power; the member banned →
+    /// banned; otherwise simply refused.
+    /// </summary>
+    private async Task<MembershipFailure> WhyRefusedAsync(MembershipAction action, MatrixException refusal, CancellationToken cancellationToken)
+    {
+        if (refusal.Status == HttpStatusCode.NotFound)
+            return MembershipFailure.RoomGone;
+        Matrix.Rooms.RoomPower power;
+        try
+        {
+            power = await rooms.GetPowerAsync(action.RoomId, cancellationToken);
+        }
+        catch (MatrixException e) when (e.Status is HttpStatusCode.Forbidden or HttpStatusCode.NotFound)
+        {
+            return MembershipFailure.RoomGone;
+        }
+        var bot = matrixOptions.Value.UserId;
+        var mayAct = action.Action == MembershipActionKind.Invite ? power.CanInvite(bot) : power.CanKick(bot, action.UserId);
+        if (!mayAct)
+            return MembershipFailure.NoPower;
+        if (await matrix.GetMembershipAsync(action.RoomId, action.UserId, cancellationToken) == Membership.Ban)
+            return MembershipFailure.Banned;
+        return MembershipFailure.Refused;
     }
 
     private async Task InviteAsync(MembershipAction action, CancellationToken cancellationToken)
@@ -84,18 +141,19 @@ public sealed partial class MembershipWorker(
         var alreadyIn = membership is Membership.Join or Membership.Invite;
         if (membership == Membership.Ban)
         {
-            await FailAsync(action, $"{action.UserId} is banned from the room", cancellationToken);
+            await FailAsync(action, MembershipFailure.Banned, "banned from the room", null, cancellationToken);
             return;
         }
         if (!alreadyIn)
             await matrix.InviteAsync(action.RoomId, action.UserId, MembershipTexts.InviteReason, cancellationToken);
 
         var now = Time.GetUtcNow();
+        var told = action.ReportedAt is not null && !alreadyIn ? MembershipTexts.InvitedAfterWaiting(roomName, until)
+            : membership == Membership.Join ? MembershipTexts.Renewed(roomName, until) : MembershipTexts.Welcome(roomName, until);
         await database.WriteAsync(async tx =>
         {
             await actions.FinishAsync(tx, action.Id, MembershipActionStatus.Done, alreadyIn ? $"already {membership}" : null, now);
-            await outbox.ToUserAsync(tx, action.UserId,
-                membership == Membership.Join ? MembershipTexts.Renewed(roomName, until) : MembershipTexts.Welcome(roomName, until), now);
+            await outbox.ToUserAsync(tx, action.UserId, told, now);
         }, cancellationToken);
         outbox.Wake();
         LogInvited(action.UserId, action.RoomId, alreadyIn);
@@ -133,24 +191,39 @@ public sealed partial class MembershipWorker(
             LogRemoved(action.UserId, action.RoomId);
     }
 
-    /// <summary>A failure retrying cannot fix: recorded, logged once, and reported to the room (and the member, for invites).</summary>
-    private async Task FailAsync(MembershipAction action, string why, CancellationToken cancellationToken)
+    /// <summary>
+    /// A failure retrying cannot fix: recorded (with <paramref name="detail"/>, the homeserver's words), logged once, and
+    /// reported in our words to the room (unless it is gone) and, for invites, to the member. An invite the bot lacked
+    /// the power for waits for power instead; when it had waited before (and was reported then), no one is told again.
+    /// </summary>
+    /// <param name="attemptStarted">When the failed attempt began: a power change after it means try again, not wait.</param>
+    private async Task FailAsync(MembershipAction action, MembershipFailure why, string detail, DateTimeOffset? attemptStarted,
+        CancellationToken cancellationToken)
     {
         var now = Time.GetUtcNow();
-        LogFailed(action.Action, action.UserId, action.RoomId, why);
+        var note = $"{why}: {detail}";
+        var awaitsPower = why == MembershipFailure.NoPower && action.Action == MembershipActionKind.Invite;
+        if (awaitsPower && action.ReportedAt is not null)
+        {
+            LogStillNoPower(action.UserId, action.RoomId);
+            await database.WriteAsync(tx => actions.AwaitPowerAsync(tx, action.Id, note, attemptStarted ?? now, now), cancellationToken);
+            return;
+        }
+        LogFailed(action.Action, action.UserId, action.RoomId, why, detail, awaitsPower ? "waiting for power" : "not retrying");
         var roomName = await database.ReadAsync(tx => gates.GetAsync(tx, action.RoomId), cancellationToken) is { } gate ? gate.RoomName : action.RoomId;
         await database.WriteAsync(async tx =>
         {
-            await actions.FinishAsync(tx, action.Id, MembershipActionStatus.Failed, why, now);
-            if (action.Action == MembershipActionKind.Invite)
-            {
-                await outbox.ToRoomAsync(tx, action.RoomId, MembershipTexts.CannotInvite(action.UserId, why), now);
-                await outbox.ToUserAsync(tx, action.UserId, MembershipTexts.InviteFailedToMember(roomName), now);
-            }
+            if (awaitsPower)
+                await actions.AwaitPowerAsync(tx, action.Id, note, attemptStarted ?? now, now);
             else
+                await actions.FinishAsync(tx, action.Id, MembershipActionStatus.Failed, note, now);
+            if (why != MembershipFailure.RoomGone)
             {
-                await outbox.ToRoomAsync(tx, action.RoomId, MembershipTexts.CannotKick(action.UserId, why), now);
+                await outbox.ToRoomAsync(tx, action.RoomId, action.Action == MembershipActionKind.Invite
+                    ? MembershipTexts.CannotInvite(action.UserId, why) : MembershipTexts.CannotKick(action.UserId, why), now);
             }
+            if (action.Action == MembershipActionKind.Invite)
+                await outbox.ToUserAsync(tx, action.UserId, MembershipTexts.InviteFailedToMember(roomName, why), now);
         }, cancellationToken);
         outbox.Wake();
     }
@@ -167,6 +240,9 @@ public sealed partial class MembershipWorker(
     [LoggerMessage(LogLevel.Warning, "Could not {Action} {UserId} in {RoomId} ({Error}); retrying in {Wait}")]
     private partial void LogRetrying(MembershipActionKind action, string userId, string roomId, TimeSpan wait, string error);
 
-    [LoggerMessage(LogLevel.Error, "Cannot {Action} {UserId} in {RoomId}: {Why}. Reported to the room; not retrying")]
-    private partial void LogFailed(MembershipActionKind action, string userId, string roomId, string why);
+    [LoggerMessage(LogLevel.Error, "Cannot {Action} {UserId} in {RoomId}: {Why} ({Detail}). Reported; {Next}")]
+    private partial void LogFailed(MembershipActionKind action, string userId, string roomId, MembershipFailure why, string detail, string next);
+
+    [LoggerMessage(LogLevel.Information, "Still no power to invite {UserId} to {RoomId} after its power levels changed; waiting on")]
+    private partial void LogStillNoPower(string userId, string roomId);
 }

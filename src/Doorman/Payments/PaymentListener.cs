@@ -91,7 +91,13 @@ public sealed partial class PaymentListener(
     private partial void LogRecovered(string backend, TimeSpan duration);
 }
 
-/// <summary>Looks up pending orders with the backend: at every (re)connect all of them, on a timer the overdue ones.</summary>
+/// <summary>
+/// Looks up pending orders with the backend: at every (re)connect all of them, on a timer the overdue ones. And, for a
+/// backend that may report a payment after the invoice expired without a reliable feed for it
+/// (<see cref="IPaymentBackend.LateSettlementWindow"/>: BTCPay), the orders already given up as expired, again and
+/// again with back-off (a minute after expiry, then 2, 4, 8 … minutes apart, at most an hour) until the window
+/// closes; a payment found so is applied like any other, and the member told it came late.
+/// </summary>
 public sealed partial class Reconciler(
     IPaymentBackend backend,
     Settlements settlements,
@@ -100,7 +106,21 @@ public sealed partial class Reconciler(
     TimeProvider time,
     ILogger<Reconciler> logger)
 {
-    /// <summary>Looks up pending orders; returns how many changed. Transient backend failures propagate to the caller's retry.</summary>
+    private const int LateBatch = 100;
+
+    /// <summary>The gap after the first late look-up; it doubles after each one, up to <see cref="LateLookupCeiling"/>.</summary>
+    public static readonly TimeSpan LateLookupStep = TimeSpan.FromMinutes(1);
+
+    public static readonly TimeSpan LateLookupCeiling = TimeSpan.FromHours(1);
+
+    /// <summary>How long after the <paramref name="lookups"/>-th late look-up (1-based) the next one is due.</summary>
+    public static TimeSpan LateLookupDelay(long lookups) =>
+        TimeSpan.FromTicks((long)Math.Min(LateLookupCeiling.Ticks, LateLookupStep.Ticks * Math.Pow(2, Math.Clamp(lookups, 1, 30))));
+
+    /// <summary>
+    /// Looks up pending orders, then the expired orders whose late look-up is due; returns how many changed.
+    /// Transient backend failures propagate to the caller's retry.
+    /// </summary>
     public async Task<int> ReconcileAsync(bool onlyOverdue, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
@@ -115,6 +135,29 @@ public sealed partial class Reconciler(
                 changed++;
                 LogReconciled(order.Id, outcome);
             }
+        }
+        return changed + await LookUpLateAsync(cancellationToken);
+    }
+
+    private async Task<int> LookUpLateAsync(CancellationToken cancellationToken)
+    {
+        if (backend.LateSettlementWindow is not { } window)
+            return 0;
+        var now = time.GetUtcNow();
+        var due = await database.ReadAsync(tx => orders.LateLookupsDueAsync(tx, backend.Name, now, window, LateBatch), cancellationToken);
+        var changed = 0;
+        foreach (var (order, lookups) in due)
+        {
+            var update = await backend.LookupInvoiceAsync(order.Reference, cancellationToken);
+            var outcome = await settlements.ApplyAsync(backend.Name, update with { Cursor = null }, cancellationToken);
+            if (outcome == SettlementOutcome.Applied)
+            {
+                changed++;
+                LogReconciled(order.Id, outcome);
+                continue;
+            }
+            var next = time.GetUtcNow() + LateLookupDelay(lookups + 1);
+            await database.WriteAsync(tx => orders.LateLookupDoneAsync(tx, order.Id, next), cancellationToken);
         }
         return changed;
     }

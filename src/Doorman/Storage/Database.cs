@@ -7,7 +7,8 @@ using Microsoft.Extensions.Options;
 namespace Doorman.Storage;
 
 /// <summary>
-/// The SQLite database: one file, WAL mode, a busy timeout so concurrent writers wait instead of failing,
+/// The SQLite database: one file, WAL mode with every commit synced to disk (<c>synchronous = FULL</c>), a busy
+/// timeout so concurrent writers wait instead of failing,
 /// every write in a <c>BEGIN IMMEDIATE</c> transaction (Microsoft.Data.Sqlite's default for BeginTransaction),
 /// so two writers never interleave their reads and writes.
 /// </summary>
@@ -41,7 +42,12 @@ public sealed class Database : IDatabase
         try
         {
             await connection.OpenAsync(cancellationToken);
-            await connection.ExecuteAsync("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;");
+            // synchronous = FULL, not NORMAL: in WAL mode NORMAL does not sync the WAL at each commit, so "a transaction
+            // committed in WAL mode with synchronous=NORMAL might roll back following a power loss or system crash"
+            // (https://www.sqlite.org/pragma.html#pragma_synchronous). A lost commit can be an order whose invoice the
+            // member already holds, or a settlement already acknowledged; FULL syncs the WAL before each commit returns.
+            // The pragma is per connection, so every connection sets it.
+            await connection.ExecuteAsync("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;");
             return connection;
         }
         catch
@@ -116,12 +122,26 @@ internal static class TxSql
     private static Tx Sql(ITx tx) => tx as Tx ?? throw new ArgumentException($"a transaction of another storage ({tx.GetType().Name})", nameof(tx));
 }
 
-/// <summary>The core's enums as the database stores them: lowercase names (<c>'pending'</c>, <c>'invite'</c>).</summary>
+/// <summary>
+/// The core's enums as the database stores them: lowercase names, words joined by underscores (<c>'pending'</c>,
+/// <c>'invite'</c>, <c>'awaiting_power'</c>).
+/// </summary>
 internal static class DbText
 {
     public static string Of<T>(T value)
-        where T : struct, Enum => value.ToString().ToLowerInvariant();
+        where T : struct, Enum
+    {
+        var name = value.ToString();
+        var text = new System.Text.StringBuilder(name.Length + 4);
+        foreach (var c in name)
+        {
+            if (char.IsUpper(c) && text.Length > 0)
+                text.Append('_');
+            text.Append(char.ToLowerInvariant(c));
+        }
+        return text.ToString();
+    }
 
     public static T Parse<T>(string text)
-        where T : struct, Enum => Enum.Parse<T>(text, ignoreCase: true);
+        where T : struct, Enum => Enum.Parse<T>(text.Replace("_", "", StringComparison.Ordinal), ignoreCase: true);
 }

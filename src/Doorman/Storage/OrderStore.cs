@@ -68,6 +68,31 @@ public sealed class OrderStore : IOrderStore
             "UPDATE orders SET status = 'applied', paid_msat = @paidMsat, applied_at = @now WHERE id = @id AND status IN ('pending', 'expired')",
             new { id, paidMsat, now = UnixMs.From(now) }) == 1;
 
+    /// <summary>
+    /// Orders of <paramref name="backend"/> given up as expired whose invoice expired less than <paramref name="window"/>
+    /// ago and whose next look-up is due (the first a minute after the invoice's expiry), with how many were made.
+    /// </summary>
+    public async Task<IReadOnlyList<(Order Order, long Lookups)>> LateLookupsDueAsync(ITx tx, string backend, DateTimeOffset now, TimeSpan window, int limit) =>
+        (await tx.QueryAsync<LateRow>(
+            $"""
+            SELECT {Columns}, late_lookups AS LateLookups FROM orders
+            WHERE status = 'expired' AND backend = @backend AND expires_at > @since
+              AND COALESCE(next_lookup_at, expires_at + 60000) <= @now
+            ORDER BY expires_at LIMIT @limit
+            """, new { backend, since = UnixMs.From(now - window), now = UnixMs.From(now), limit }))
+            .Select(r => (new OrderRow(r.Id, r.RoomId, r.UserId, r.PlanName, r.AmountMsat, r.PeriodSeconds, r.Backend, r.Reference, r.Bolt11,
+                r.PaymentHash, r.Status, r.PaidMsat, r.CreatedAt, r.ExpiresAt, r.AppliedAt, r.RequestRoomId).ToOrder(), r.LateLookups)).ToList();
+
+    /// <summary>Records a look-up of an expired order that found nothing new, and when to look again.</summary>
+    public Task LateLookupDoneAsync(ITx tx, string id, DateTimeOffset next) =>
+        tx.ExecuteAsync("UPDATE orders SET late_lookups = late_lookups + 1, next_lookup_at = @next WHERE id = @id AND status = 'expired'",
+            new { id, next = UnixMs.From(next) });
+
+    private sealed record LateRow(
+        string Id, string RoomId, string UserId, string PlanName, long AmountMsat, long? PeriodSeconds, string Backend,
+        string Reference, string Bolt11, string PaymentHash, string Status, long? PaidMsat, long CreatedAt, long ExpiresAt,
+        long? AppliedAt, string? RequestRoomId, long LateLookups);
+
     private sealed record OrderRow(
         string Id, string RoomId, string UserId, string PlanName, long AmountMsat, long? PeriodSeconds, string Backend,
         string Reference, string Bolt11, string PaymentHash, string Status, long? PaidMsat, long CreatedAt, long ExpiresAt,

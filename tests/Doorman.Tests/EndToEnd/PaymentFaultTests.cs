@@ -32,9 +32,9 @@ public sealed class PaymentFaultTests(ITestOutputHelper output) : IAsyncLifetime
         return s;
     }
 
-    private async Task<Scenario> BtcPayAsync()
+    private async Task<Scenario> BtcPayAsync(bool webhooks = true)
     {
-        var s = await Scenario.StartAsync(_hs, output, async _ => await BtcPayTestPayments.StartAsync(webhooks: true, _nodeClock));
+        var s = await Scenario.StartAsync(_hs, output, async _ => await BtcPayTestPayments.StartAsync(webhooks, _nodeClock));
         _scenarios.Add(s);
         return s;
     }
@@ -117,6 +117,64 @@ public sealed class PaymentFaultTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Contains("join " + alias, Player.BodyOf((await s.Member.WaitForMessageAsync(dm, b => b.Contains("expired", StringComparison.Ordinal), Scenario.Patience, mark))), StringComparison.Ordinal);
         Assert.Null(_hs.Server.GetMembership(roomId, s.Member.UserId));
         Assert.Equal("expired", await QueryAsync(s, tx => tx.ExecuteScalarAsync<string>("SELECT status FROM orders")));
+    }
+
+    private static Task<string?> OrderStatusAsync(Scenario s) => QueryAsync(s, tx => tx.ExecuteScalarAsync<string>("SELECT status FROM orders"));
+
+    [Fact]
+    public async Task LND_a_payment_settled_after_the_bot_gave_the_invoice_up_grants_and_the_member_is_told_it_was_late()
+    {
+        var s = await LndAsync();
+        var (roomId, _, dm, bolt11) = await InvoiceAsync(s);
+
+        // The bot's clock runs ahead of the node's: by the bot's reckoning the invoice has expired, while the node still
+        // holds it open (lnd settles an HTLC for any invoice its expiry watcher has not canceled yet: invoices/update.go).
+        s.BotClock.Ahead = TimeSpan.FromMinutes(31);
+        var mark = s.Member.Mark;
+        s.Lightning.DropStreams(); // the bot reconnects and looks every pending order up: open, and past its expiry
+        await s.Member.WaitForMessageAsync(dm, b => b.Contains("expired unpaid", StringComparison.Ordinal), Scenario.Patience, mark);
+        Assert.Equal("expired", await OrderStatusAsync(s));
+
+        await s.Payments.PayAsync(bolt11); // the member's wallet pays anyway, and the node settles
+        var late = await s.Member.WaitForMessageAsync(dm, b => b.Contains("arrived late", StringComparison.Ordinal), Scenario.Patience, mark);
+        Assert.Contains("you are in", Player.BodyOf(late), StringComparison.Ordinal);
+        await s.Member.WaitForInviteAsync(roomId, Scenario.Patience);
+        Assert.Equal("applied", await OrderStatusAsync(s));
+    }
+
+    [Fact]
+    public async Task BTCPay_a_payment_recorded_late_is_honoured_from_its_webhook_and_the_member_is_told()
+    {
+        var s = await BtcPayAsync(webhooks: true);
+        var (roomId, _, dm, bolt11) = await InvoiceAsync(s);
+        var mark = s.Member.Mark;
+        _nodeClock.Advance(TimeSpan.FromMinutes(31)); // BTCPay expires the invoice and says so by webhook
+        await s.Member.WaitForMessageAsync(dm, b => b.Contains("expired unpaid", StringComparison.Ordinal), Scenario.Patience, mark);
+        Assert.Equal("expired", await OrderStatusAsync(s));
+
+        // The payment reaches BTCPay after all: the invoice stays Expired, PaidLate; webhooks say "afterExpiration".
+        await ((BtcPayTestPayments)s.Payments).Server.PayLateAsync(bolt11);
+        await s.Member.WaitForMessageAsync(dm, b => b.Contains("arrived late", StringComparison.Ordinal), Scenario.Patience, mark);
+        await s.Member.WaitForInviteAsync(roomId, Scenario.Patience);
+        Assert.Equal("applied", await OrderStatusAsync(s));
+    }
+
+    [Fact]
+    public async Task BTCPay_polling_a_payment_recorded_late_is_found_by_looking_expired_orders_up_again()
+    {
+        var s = await BtcPayAsync(webhooks: false);
+        var (roomId, _, dm, bolt11) = await InvoiceAsync(s);
+        var mark = s.Member.Mark;
+        _nodeClock.Advance(TimeSpan.FromMinutes(31)); // BTCPay expires the invoice; the bot's polling finds that
+        await s.Member.WaitForMessageAsync(dm, b => b.Contains("expired unpaid", StringComparison.Ordinal), Scenario.Patience, mark);
+
+        await ((BtcPayTestPayments)s.Payments).Server.PayLateAsync(bolt11); // no webhook tells of it
+        // Time passes for the bot too: its first look-up of the expired order is due a minute after the invoice expired.
+        s.BotClock.Ahead = TimeSpan.FromMinutes(32);
+        await s.Member.WaitForMessageAsync(dm, b => b.Contains("arrived late", StringComparison.Ordinal), Scenario.Patience, mark);
+        await s.Member.WaitForInviteAsync(roomId, Scenario.Patience);
+        Assert.Equal("applied", await OrderStatusAsync(s));
+        Assert.Equal(1, await QueryAsync(s, tx => tx.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM membership_actions WHERE action = 'invite'")));
     }
 
     [Fact]

@@ -3,6 +3,8 @@ using Doorman.Sandbox;
 using Doorman.Sandbox.Lightning;
 using Doorman.Sandbox.Players;
 using Doorman.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Xunit.Abstractions;
 
@@ -71,6 +73,9 @@ public sealed class Scenario : IAsyncDisposable
 
     public EmbeddedBot? Bot { get; private set; }
 
+    /// <summary>The bot's clock: the real one unless a test moves it ahead (of the payment node's, say).</summary>
+    public SkewedClock BotClock { get; } = new();
+
     public string DatabasePath => Path.Combine(Dir.Path, "doorman.db");
 
     public static async Task<Scenario> StartAsync(ITestHomeserver homeserver, ITestOutputHelper output, Func<string, Task<ITestPayments>>? payments = null)
@@ -110,7 +115,8 @@ public sealed class Scenario : IAsyncDisposable
         Bot = await EmbeddedBot.StartAsync(settings, logging => logging.AddProvider(new XunitLoggerProvider(_output))
             .AddProvider(new RecordingLoggerProvider(_botLog)).SetMinimumLevel(LogLevel.Debug)
             .AddFilter("System.Net.Http", LogLevel.Warning).AddFilter("Microsoft", LogLevel.Warning).AddFilter("Quartz", LogLevel.Warning)
-            .AddFilter("Polly", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning));
+            .AddFilter("Polly", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning),
+            services => services.Replace(ServiceDescriptor.Singleton<TimeProvider>(BotClock)));
     }
 
     public async Task StopBotAsync()

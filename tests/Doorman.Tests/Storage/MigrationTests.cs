@@ -50,4 +50,37 @@ public sealed class MigrationTests : IDisposable
         await migrator.MigrateAsync(CancellationToken.None);
         Assert.Equal("42", await database.ReadAsync(tx => new Cursors().GetAsync(tx, "x"), CancellationToken.None));
     }
+
+    [Fact]
+    public async Task Membership_actions_from_before_the_awaiting_power_migration_survive_its_table_rebuild()
+    {
+        var database = new Database(_dir.File("doorman.db"));
+        // The database as an older bot left it: every migration before 0004, and an outbox row.
+        await using (var connection = await database.OpenAsync(CancellationToken.None))
+        {
+            await connection.ExecuteAsync("CREATE TABLE schema_migrations (version TEXT PRIMARY KEY, applied_at INTEGER NOT NULL);");
+            foreach (var (version, sql) in Migrator.Migrations().Where(m => string.CompareOrdinal(m.Version, "0004") < 0))
+            {
+                await connection.ExecuteAsync(sql);
+                await connection.ExecuteAsync("INSERT INTO schema_migrations VALUES (@version, 0)", new { version });
+            }
+            await connection.ExecuteAsync(
+                """
+                INSERT INTO membership_actions (id, room_id, user_id, action, reason, cause, status, attempts, next_attempt_at, last_error, created_at, updated_at)
+                VALUES (7, '!room:localhost', '@member:localhost', 'invite', NULL, 'order:1', 'failed', 3, 10, 'no power', 1, 2)
+                """);
+        }
+
+        await new Migrator(database, TimeProvider.System, NullLogger<Migrator>.Instance).MigrateAsync(CancellationToken.None);
+
+        await using var after = await database.OpenAsync(CancellationToken.None);
+        var row = await after.QuerySingleAsync<(long Id, string Status, long Attempts, string LastError, long? ReportedAt)>(
+            "SELECT id, status, attempts, last_error, reported_at FROM membership_actions");
+        Assert.Equal((7L, "failed", 3L, "no power", (long?)null), row);
+        // The new status is allowed now, and the due index is back.
+        await after.ExecuteAsync("UPDATE membership_actions SET status = 'awaiting_power' WHERE id = 7");
+        Assert.Equal(1, await after.ExecuteScalarAsync<long>(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'membership_actions_due'"));
+    }
 }
+

@@ -55,6 +55,19 @@ public sealed partial class BtcPayPaymentBackend : IPaymentBackend, IDisposable
 
     public TimeSpan? PollInterval => options.PollInterval;
 
+    /// <summary>
+    /// A Lightning payment can reach BTCPay after the invoice expired (the node took the HTLC in the moment before it
+    /// canceled its own invoice). BTCPay still records it while it monitors the invoice — <c>monitoringMinutes</c>,
+    /// which the bot sets to this — leaving the invoice <c>Expired</c> with additional status <c>PaidLate</c>
+    /// (Greenfield <c>InvoiceAdditionalStatus</c>; BTCPay's <c>InvoiceWatcher.UpdateInvoice</c>), and tells only by
+    /// webhooks (<c>InvoiceReceivedPayment</c> with <c>afterExpiration</c>). So the bot looks expired orders up again
+    /// for this long.
+    /// </summary>
+    public TimeSpan? LateSettlementWindow => MonitoringWindow;
+
+    /// <summary>How long after expiry BTCPay keeps watching an invoice for payments: BTCPay's default, made explicit.</summary>
+    internal static readonly TimeSpan MonitoringWindow = TimeSpan.FromDays(1);
+
     private bool RegistersWebhook => !string.IsNullOrWhiteSpace(options.PublicUrl);
 
     /// <summary>
@@ -77,7 +90,7 @@ public sealed partial class BtcPayPaymentBackend : IPaymentBackend, IDisposable
             BtcPayAmounts.MsatToSatsString(request.AmountMsat),
             "SATS",
             new GreenfieldInvoiceMetadata(request.OrderId, request.Memo),
-            new GreenfieldCheckoutOptions([LightningPaymentMethod], minutes, LazyPaymentMethods: false));
+            new GreenfieldCheckoutOptions([LightningPaymentMethod], minutes, LazyPaymentMethods: false, (long)MonitoringWindow.TotalMinutes));
         var invoice = await CallAsync("creating an invoice", c => client.CreateInvoiceAsync(body, c), cancellationToken);
 
         // From here on BTCPay holds an invoice. Should anything below fail, it stays there unpaid until it expires: an

@@ -22,7 +22,8 @@ internal sealed record GreenfieldInvoiceMetadata(
 internal sealed record GreenfieldCheckoutOptions(
     [property: JsonPropertyName("paymentMethods")] IReadOnlyList<string> PaymentMethods,
     [property: JsonPropertyName("expirationMinutes")] long ExpirationMinutes,
-    [property: JsonPropertyName("lazyPaymentMethods")] bool LazyPaymentMethods);
+    [property: JsonPropertyName("lazyPaymentMethods")] bool LazyPaymentMethods,
+    [property: JsonPropertyName("monitoringMinutes")] long MonitoringMinutes);
 
 /// <summary><c>InvoiceData</c>: the fields we read.</summary>
 internal sealed record GreenfieldInvoice

@@ -325,7 +325,7 @@ public sealed class BtcPayPaymentBackendTests
         var post = Assert.Single(server.Exchanges, e => e.Method == "POST" && e.Path == $"/api/v1/stores/{server.StoreId}/invoices");
 
         Assert.Equal(
-            $$$"""{"amount":"21000","currency":"SATS","metadata":{"orderId":"{{{request.OrderId}}}","itemDesc":"Access to #vip"},"checkout":{"paymentMethods":["BTC-LN"],"expirationMinutes":45,"lazyPaymentMethods":false}}""",
+            $$$"""{"amount":"21000","currency":"SATS","metadata":{"orderId":"{{{request.OrderId}}}","itemDesc":"Access to #vip"},"checkout":{"paymentMethods":["BTC-LN"],"expirationMinutes":45,"lazyPaymentMethods":false,"monitoringMinutes":1440}}""",
             post.RequestBody);
     }
 

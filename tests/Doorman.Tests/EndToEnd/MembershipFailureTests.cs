@@ -1,0 +1,130 @@
+using Doorman.Matrix.Events;
+using Doorman.Sandbox.Players;
+using Doorman.Storage;
+using Xunit.Abstractions;
+
+namespace Doorman.Tests.EndToEnd;
+
+/// <summary>Invites and kicks that fail: who is told what, in which words, and what happens once the cause is fixed.</summary>
+public sealed class MembershipFailureTests(ITestOutputHelper output) : SandboxScenarioTests(output)
+{
+    private Task<T> QueryAsync<T>(Func<Tx, Task<T>> query) => new Database(S.DatabasePath).ReadAsync(query, default);
+
+    private Task<int> WriteAsync(string sql) => new Database(S.DatabasePath).WriteAsync(tx => tx.ExecuteAsync(sql), default);
+
+    /// <summary>Every message the bot has sent in the room, as the homeserver stores it (content JSON: body and formatted_body).</summary>
+    private IReadOnlyList<string> BotMessages(string roomId) =>
+        [.. Hs.Server.GetTimeline(roomId)
+            .Where(e => e.GetProperty("type").GetString() == EventTypes.Message && e.GetProperty("sender").GetString() == S.BotUserId)
+            .Select(e => e.GetProperty("content").GetRawText())];
+
+    [Fact]
+    public async Task Failed_kicks_and_invites_are_told_in_plain_words_never_in_the_homeservers()
+    {
+        const string Marker = "FAULT-MARKER-4417";
+        const string HostPort = "hs-internal.example.net:8448";
+        const string Error = $"{Marker}: upstream {HostPort} said no";
+        await S.StartBotAsync();
+        var (roomId, alias) = await S.OwnerMakesRoomAsync();
+        await S.OwnerGatesAsync(roomId, "10 sats per 8s");
+        var dm = await S.MemberOpensDmAsync();
+
+        // A kick the homeserver refuses in its own words, though the bot has the power.
+        var first = await S.MemberAsksToJoinAsync(dm, alias);
+        await S.Lightning.PayAsync(first);
+        await S.Member.WaitForInviteAsync(roomId, Scenario.Patience);
+        await S.Member.Client.JoinAsync(roomId, null, null, default);
+        var ownerMark = S.Owner.Mark;
+        Hs.Server.FailNext("/kick", 403, 2, "M_FORBIDDEN", Error); // twice: the first refusal with power is tried once more
+        await S.Owner.WaitForMessageAsync(roomId, b => b.Contains("could not remove", StringComparison.Ordinal) && b.Contains("refused", StringComparison.Ordinal),
+            Scenario.Patience, ownerMark);
+
+        // An invite refused the same way.
+        await S.Member.Client.LeaveAsync(roomId, null, default);
+        var second = await S.MemberAsksToJoinAsync(dm, alias);
+        Hs.Server.FailNext("/invite", 403, 2, "M_FORBIDDEN", Error);
+        ownerMark = S.Owner.Mark;
+        var memberMark = S.Member.Mark;
+        await S.Lightning.PayAsync(second);
+        await S.Owner.WaitForMessageAsync(roomId, b => b.Contains("could not invite", StringComparison.Ordinal) && b.Contains("refused", StringComparison.Ordinal),
+            Scenario.Patience, ownerMark);
+        await S.Member.WaitForMessageAsync(dm, b => b.Contains("could not invite you", StringComparison.Ordinal), Scenario.Patience, memberMark);
+
+        // An invite the homeserver keeps failing (503s naming its upstream) until the bot gives up.
+        var third = await S.MemberAsksToJoinAsync(dm, alias);
+        Hs.Server.FailNext("/invite", 503, 100_000, "M_UNKNOWN", Error);
+        ownerMark = S.Owner.Mark;
+        memberMark = S.Member.Mark;
+        await S.Lightning.PayAsync(third);
+        for (var i = 0; i < 300 && await QueryAsync(tx => tx.ExecuteScalarAsync<long>(
+                 "SELECT COUNT(*) FROM membership_actions WHERE action = 'invite' AND status = 'pending' AND attempts >= 1")) == 0; i++)
+            await Task.Delay(100);
+        // As if it had been failing for hours: the next attempt is the last one.
+        await WriteAsync("UPDATE membership_actions SET attempts = 29, next_attempt_at = 0 WHERE action = 'invite' AND status = 'pending'");
+        await S.Owner.WaitForMessageAsync(roomId, b => b.Contains("kept failing", StringComparison.Ordinal), Scenario.Patience, ownerMark);
+        await S.Member.WaitForMessageAsync(dm, b => b.Contains("kept failing", StringComparison.Ordinal), Scenario.Patience, memberMark);
+        Hs.Server.ClearFaults();
+
+        // The three reports have arrived; none of them, nor anything else the bot said, carries the homeserver's words.
+        var said = BotMessages(roomId).Concat(BotMessages(dm)).ToList();
+        Assert.NotEmpty(said);
+        Assert.DoesNotContain(said, m => m.Contains(Marker, StringComparison.Ordinal) || m.Contains(HostPort, StringComparison.Ordinal)
+            || m.Contains("8448", StringComparison.Ordinal) || m.Contains("hs-internal", StringComparison.Ordinal));
+        // The log has the detail.
+        Assert.Contains(S.BotLog, line => line.Contains(Marker, StringComparison.Ordinal));
+    }
+
+    /// <summary>The owner sets the level that may invite (read-modify-write of <c>m.room.power_levels</c>).</summary>
+    private async Task RequireToInviteAsync(string roomId, long level)
+    {
+        var current = await S.Owner.Client.GetStateAsync(roomId, EventTypes.PowerLevels, "", default);
+        var content = System.Text.Json.Nodes.JsonNode.Parse(current.GetRawText())!.AsObject();
+        content["invite"] = level;
+        await S.Owner.Client.SetStateAsync(roomId, EventTypes.PowerLevels, "", System.Text.Json.JsonSerializer.SerializeToElement(content), default);
+    }
+
+    [Fact]
+    public async Task An_invite_that_lacked_power_goes_through_once_the_owner_gives_the_bot_power_and_the_member_is_told()
+    {
+        await S.StartBotAsync();
+        var (roomId, alias) = await S.OwnerMakesRoomAsync(botLevel: 0); // the owner forgot to give the bot power…
+        await RequireToInviteAsync(roomId, 50); // …in a room where inviting takes a moderator
+        await S.OwnerGatesAsync(roomId, "10 sats per 30d");
+        var dm = await S.MemberOpensDmAsync();
+        var bolt11 = await S.MemberAsksToJoinAsync(dm, alias);
+
+        var ownerMark = S.Owner.Mark;
+        var memberMark = S.Member.Mark;
+        await S.Lightning.PayAsync(bolt11);
+        await S.Owner.WaitForMessageAsync(roomId, b => b.Contains("could not invite", StringComparison.Ordinal) && b.Contains("lack the power", StringComparison.Ordinal),
+            Scenario.Patience, ownerMark);
+        await S.Member.WaitForMessageAsync(dm, b => b.Contains("could not invite you", StringComparison.Ordinal) && b.Contains("as soon as", StringComparison.Ordinal),
+            Scenario.Patience, memberMark);
+        Assert.Equal("awaiting_power", await QueryAsync(tx => tx.ExecuteScalarAsync<string>("SELECT status FROM membership_actions WHERE action = 'invite'")));
+        Assert.Null(Hs.Server.GetMembership(roomId, S.Member.UserId));
+
+        // A change of power levels that does not help: the invite is tried again, still lacks power, and waits on.
+        await S.Owner.SetPowerLevelAsync(roomId, "@someone:" + Hs.ServerName, 10);
+        for (var i = 0; i < 300 && await QueryAsync(tx => tx.ExecuteScalarAsync<long>(
+                 "SELECT COUNT(*) FROM membership_actions WHERE status = 'awaiting_power' AND power_changed_at IS NOT NULL")) == 0; i++)
+            await Task.Delay(100);
+        Assert.Equal(1, await QueryAsync(tx => tx.ExecuteScalarAsync<long>(
+            "SELECT COUNT(*) FROM membership_actions WHERE status = 'awaiting_power' AND power_changed_at IS NOT NULL")));
+
+        // The owner gives the bot power: the invite goes through, and the member is told.
+        memberMark = S.Member.Mark;
+        await S.Owner.SetPowerLevelAsync(roomId, S.BotUserId, 50);
+        await S.Member.WaitForInviteAsync(roomId, Scenario.Patience);
+        var told = await S.Member.WaitForMessageAsync(dm, b => b.Contains("Good news", StringComparison.Ordinal), Scenario.Patience, memberMark);
+        Assert.Contains("invited you", Player.BodyOf(told), StringComparison.Ordinal);
+        Assert.Equal("done", await QueryAsync(tx => tx.ExecuteScalarAsync<string>("SELECT status FROM membership_actions WHERE action = 'invite'")));
+
+        // Nobody was told twice. In the DM the news came after the fruitless retry; in the room, a command's answer
+        // must come after anything queued before it (each room's messages go out in order).
+        ownerMark = S.Owner.Mark;
+        await S.Owner.SayAsync(roomId, "!gate show");
+        await S.Owner.WaitForMessageAsync(roomId, b => b.Contains("I can invite members", StringComparison.Ordinal), Scenario.Patience, ownerMark);
+        Assert.Single(BotMessages(roomId), m => m.Contains("could not invite", StringComparison.Ordinal));
+        Assert.Single(BotMessages(dm), m => m.Contains("could not invite you", StringComparison.Ordinal));
+    }
+}
