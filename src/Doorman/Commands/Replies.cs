@@ -57,7 +57,7 @@ public static class Replies
             .Text(" with this Lightning invoice:").Block(bolt11)
             .Link("Open in your wallet", "lightning:" + bolt11).Line();
         if (currentExpiry is { } until && until > now && period is { } extra)
-            notice.Text($"You are a member until {Quantities.FormatTime(until)}; paying extends that to {Quantities.FormatTime(until + extra)}.").Line();
+            notice.Text($"You are a member until {Quantities.FormatTime(until)}; paying extends that to {Quantities.FormatTime(AccessRules.Extend(until, true, extra, now)!.Value)}.").Line();
         return notice.Text($"The invoice can be paid until {Quantities.FormatTime(invoiceExpiry)}. I'll invite you as soon as it is paid.");
     }
 
