@@ -14,7 +14,8 @@ public abstract record OrderResult;
 public sealed record OrderPlaced(Order Order, Gate Gate, DateTimeOffset? CurrentExpiry) : OrderResult;
 
 /// <summary>No invoice, and why.</summary>
-public sealed record OrderRefused(OrderRefusal Why, Gate? Gate) : OrderResult;
+/// <param name="Facts">The room as the homeserver showed it, when that was the reason.</param>
+public sealed record OrderRefused(OrderRefusal Why, Gate? Gate, RoomFacts? Facts = null) : OrderResult;
 
 public enum OrderRefusal
 {
@@ -26,12 +27,20 @@ public enum OrderRefusal
     Lifetime,
     /// <summary>The payment backend could not make an invoice (down, or refused us).</summary>
     PaymentsUnavailable,
+    /// <summary>The member is banned from the room: the invite after payment would be refused.</summary>
+    Banned,
+    /// <summary>The bot lacks the power to invite in the room: the member would pay and wait for nothing.</summary>
+    BotCannotInvite,
+    /// <summary>The bot cannot read the room (it is not in it, or the room is gone), so it could not invite either.</summary>
+    BotNotInRoom,
 }
 
 /// <summary>
 /// Places orders: checks that the room sells and the member can buy, asks the payment backend for an invoice, and
 /// records the order in one transaction with whatever the caller records alongside (its reply, the event it
-/// handled). The backend is asked outside the transaction: a slow node never holds the database.
+/// handled). The backend is asked outside the transaction: a slow node never holds the database. Before any invoice
+/// the room is checked live (<see cref="IRoomFacts"/>): a member who could not be invited after paying is told so
+/// instead, and nothing is written.
 /// </summary>
 public sealed partial class Ordering(
     IDatabase database,
@@ -39,6 +48,7 @@ public sealed partial class Ordering(
     ISubscriptionStore subscriptions,
     IOrderStore orders,
     IPaymentBackend payments,
+    IRoomFacts rooms,
     IOptions<PaymentsOptions> options,
     TimeProvider time,
     ILogger<Ordering> logger)
@@ -57,6 +67,12 @@ public sealed partial class Ordering(
             return new OrderRefused(OrderRefusal.Paused, gate);
         if (subscription is { ExpiresAt: null, ExpiredAt: null })
             return new OrderRefused(OrderRefusal.Lifetime, gate);
+        var facts = await rooms.ForOrderAsync(request.RoomId, request.UserId, cancellationToken);
+        if (OrderLimits.RoomRefusal(facts) is { } roomRefusal)
+        {
+            LogRoomRefused(request.UserId, request.RoomId, roomRefusal);
+            return new OrderRefused(roomRefusal, gate, facts);
+        }
 
         var now = time.GetUtcNow();
         var orderId = Ulid.New(now);
@@ -92,6 +108,9 @@ public sealed partial class Ordering(
 
     [LoggerMessage(LogLevel.Information, "Order {OrderId}: {UserId} asked for {RoomId} at {AmountMsat} msat")]
     private partial void LogOrdered(string orderId, string userId, string roomId, long amountMsat);
+
+    [LoggerMessage(LogLevel.Information, "No invoice for {UserId} in {RoomId}: {Refusal}")]
+    private partial void LogRoomRefused(string userId, string roomId, OrderRefusal refusal);
 
     [LoggerMessage(LogLevel.Warning, "Could not create an invoice for {UserId} in {RoomId}: {Reason}")]
     private partial void LogInvoiceFailed(Exception exception, string userId, string roomId, string reason);

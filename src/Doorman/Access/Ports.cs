@@ -85,6 +85,23 @@ public interface IMemberNotices
     Task ReminderAsync(ITx tx, DueSubscription due, DateTimeOffset now);
 }
 
+/// <summary>
+/// Room facts read live from the homeserver when a member asks for access (Rooms implements it): the room's state
+/// changes under us (bans, power levels), so nothing here is cached.
+/// </summary>
+public interface IRoomFacts
+{
+    /// <summary>
+    /// What decides whether <paramref name="userId"/> can be sold access to the room now; null when the bot cannot
+    /// read the room (it is not in it, or the room is gone).
+    /// </summary>
+    Task<RoomFacts?> ForOrderAsync(string roomId, string userId, CancellationToken cancellationToken);
+}
+
+/// <param name="MemberBanned">The member's membership in the room is <c>ban</c>: an invite would be refused.</param>
+/// <param name="BotCanInvite">The bot's power level reaches the room's <c>invite</c> level.</param>
+public sealed record RoomFacts(bool MemberBanned, bool BotCanInvite, long BotLevel, long InviteLevel);
+
 /// <summary>"A deadline changed": the sweep must run at that deadline, unless it already runs earlier.</summary>
 public interface IDeadlineSignal
 {

@@ -146,6 +146,9 @@ public sealed partial class CommandHandler(
                 OrderRefusal.NotGated => Replies.NotGated(roomReference ?? roomId),
                 OrderRefusal.Paused => Replies.Paused(Shown(refused.Gate)),
                 OrderRefusal.Lifetime => Replies.Lifetime(Shown(refused.Gate)),
+                OrderRefusal.Banned => Replies.Banned(Shown(refused.Gate)),
+                OrderRefusal.BotCannotInvite => Replies.BotCannotInvite(Shown(refused.Gate), refused.Facts?.BotLevel ?? 0, refused.Facts?.InviteLevel ?? 0, Prefix),
+                OrderRefusal.BotNotInRoom => Replies.BotNotInRoom(Shown(refused.Gate)),
                 _ => Replies.PaymentsUnavailable(),
             }, cancellationToken);
         else

@@ -61,6 +61,17 @@ public static class Replies
         return notice.Text($"The invoice can be paid until {Quantities.FormatTime(invoiceExpiry)}. I'll invite you as soon as it is paid.");
     }
 
+    public static Notice Banned(string roomName) =>
+        new Notice().Text("You are banned from ").Text(roomName).Text(", so I can't sell you access to it. If you think that is a mistake, ask its owners to lift the ban.");
+
+    public static Notice BotCannotInvite(string roomName, long botLevel, long inviteLevel, string prefix) =>
+        new Notice().Text("I can't sell access to ").Text(roomName).Text($" right now: I don't have the power to invite there (I need power level {Num(inviteLevel)}, I have {Num(botLevel)}), so I could not let you in after you paid. Ask its owners to raise my power level (")
+            .Code(prefix + " show").Text(" in the room tells them what I need), then ask me again.");
+
+    public static Notice BotNotInRoom(string roomName) =>
+        new Notice().Text("I can't sell access to ").Text(roomName)
+            .Text(" right now: I am not in that room, so I could not invite you after you paid. Ask its owners to invite me back, then ask me again.");
+
     public static Notice InvoiceSentPrivately(string roomName) =>
         new Notice().Text("I sent you an invoice for ").Text(roomName).Text(" in a direct message.");
 
