@@ -10,7 +10,9 @@ public static class AccessRules
     /// expiry, so paying early never loses days (DESIGN rule 3). A lifetime plan (null period) or a current
     /// lifetime subscription gives null (never expires).
     /// Total: it never throws. A sum past the last instant a <see cref="DateTimeOffset"/> holds saturates at
-    /// <see cref="DateTimeOffset.MaxValue"/> (9999-12-31), so a settlement is always applied.
+    /// <see cref="DateTimeOffset.MaxValue"/> (9999-12-31), so a settlement is always applied. Orders do not get
+    /// near that: <see cref="OrderLimits.BeyondReach"/> refuses, at order time, one that would take paid time more
+    /// than <see cref="OrderLimits.MaxPaidAhead"/> ahead.
     /// </summary>
     public static DateTimeOffset? Extend(DateTimeOffset? currentExpiry, bool hasSubscription, TimeSpan? period, DateTimeOffset now)
     {

@@ -28,6 +28,9 @@ public interface IOrderStore
 
     Task<Order?> FindAsync(ITx tx, string backend, string reference);
 
+    /// <summary>The member's open orders in every room: pending, with an invoice expiring after <paramref name="now"/>.</summary>
+    Task<IReadOnlyList<Order>> OpenForMemberAsync(ITx tx, string userId, DateTimeOffset now);
+
     /// <summary>Moves a pending order to a final status; false if it was no longer pending (someone else decided first).</summary>
     Task<bool> FinishAsync(ITx tx, string id, OrderStatus status, long? paidMsat, DateTimeOffset now);
 

@@ -140,7 +140,20 @@ public sealed partial class CommandHandler(
 
         var request = new OrderRequest(roomId, context.Sender, context.IsDirect ? context.RoomId : null);
         var result = await ordering.PlaceAsync(request, (tx, placed) => RecordAsync(tx, context, Shown(placed.Gate), placed), cancellationToken);
-        if (result is OrderRefused refused)
+        if (result is TooManyOpenOrders tooMany)
+        {
+            var names = await database.ReadAsync(async tx =>
+            {
+                var names = new Dictionary<string, string>(StringComparer.Ordinal);
+                foreach (var id in tooMany.Open.Select(o => o.RoomId).Distinct())
+                    names[id] = (await gates.GetAsync(tx, id))?.RoomName ?? id;
+                return names;
+            }, cancellationToken);
+            await ReplyAsync(context, Replies.TooManyOpenOrders([.. tooMany.Open.Select(o => (names[o.RoomId], o))]), cancellationToken);
+        }
+        else if (result is TooFarAhead tooFar)
+            await ReplyAsync(context, Replies.TooFarAhead(Shown(tooFar.Gate), tooFar.Gate.Period, tooFar.Reach), cancellationToken);
+        else if (result is OrderRefused refused)
             await ReplyAsync(context, refused.Why switch
             {
                 OrderRefusal.NotGated => Replies.NotGated(roomReference ?? roomId),
@@ -164,7 +177,7 @@ public sealed partial class CommandHandler(
         if (!await handled.MarkAsync(tx, context.EventId, context.RoomId, now))
             return false; // Handled meanwhile (a repeated batch raced us): do nothing twice.
         var order = placed.Order;
-        var reply = Replies.Invoice(shownName, order.AmountMsat / 1000, order.Period, order.Bolt11, order.ExpiresAt, placed.CurrentExpiry, now);
+        var reply = Replies.Invoice(shownName, order.AmountMsat / 1000, order.Period, order.Bolt11, order.ExpiresAt, placed.CurrentExpiry, now, placed.Resent);
         var qr = ("lightning:" + order.Bolt11).ToUpperInvariant();
         if (context.IsDirect)
         {

@@ -49,10 +49,15 @@ public static class Replies
     public static Notice Lifetime(string roomName) =>
         new Notice().Text("You already have lifetime access to ").Text(roomName).Text(".");
 
+    /// <param name="resent">The member's open invoice, sent again rather than a new one made.</param>
     public static Notice Invoice(string roomName, long sats, TimeSpan? period, string bolt11, DateTimeOffset invoiceExpiry,
-        DateTimeOffset? currentExpiry, DateTimeOffset now)
+        DateTimeOffset? currentExpiry, DateTimeOffset now, bool resent = false)
     {
-        var notice = new Notice().Text("To ").Text(currentExpiry is { } current && current > now ? "renew" : "join").Text(" ").Text(roomName)
+        var notice = new Notice();
+        if (resent)
+            notice.Text("You already have an open invoice for ").Text(roomName)
+                .Text(", so here is the same invoice again (I made no new one: pay it only once).").Line();
+        notice.Text("To ").Text(currentExpiry is { } current && current > now ? "renew" : "join").Text(" ").Text(roomName)
             .Text(", pay ").Bold(Quantities.FormatSats(sats)).Text(period is { } p ? $" for {Quantities.FormatDuration(p)}" : " for lifetime access")
             .Text(" with this Lightning invoice:").Block(bolt11)
             .Link("Open in your wallet", "lightning:" + bolt11).Line();
@@ -71,6 +76,25 @@ public static class Replies
     public static Notice BotNotInRoom(string roomName) =>
         new Notice().Text("I can't sell access to ").Text(roomName)
             .Text(" right now: I am not in that room, so I could not invite you after you paid. Ask its owners to invite me back, then ask me again.");
+
+    public static Notice TooManyOpenOrders(IReadOnlyList<(string RoomName, Order Order)> open)
+    {
+        var notice = new Notice().Text($"You already have {open.Count} unpaid invoices open, the most I keep for one person:").Line();
+        foreach (var (name, order) in open)
+            notice.Text("• ").Text(name).Text($": {Quantities.FormatSats(order.AmountMsat / 1000)}, payable until {Quantities.FormatTime(order.ExpiresAt)}").Line();
+        return notice.Text("Pay one of them, or wait until one expires at the time shown, then ask again. Say ").Code("status")
+            .Text(" to see them.");
+    }
+
+    public static Notice TooFarAhead(string roomName, TimeSpan? period, PaidReach reach)
+    {
+        var notice = new Notice();
+        if (reach.PaidUntil is { } until)
+            notice.Text("Your time in ").Text(roomName).Text($" already runs until {Quantities.FormatTime(until)} (counting any invoice still open for it). ");
+        return notice.Text(period is { } p ? $"Paying for another {Quantities.FormatDuration(p)}" : "Paying again")
+            .Text($" would take it to {Quantities.FormatTime(reach.WouldReach)}, more than ten years ({Quantities.FormatDuration(OrderLimits.MaxPaidAhead)}) ahead, which is the furthest I sell. ")
+            .Text($"You can renew from {Quantities.FormatTime(reach.AskAgainFrom)}.");
+    }
 
     public static Notice InvoiceSentPrivately(string roomName) =>
         new Notice().Text("I sent you an invoice for ").Text(roomName).Text(" in a direct message.");

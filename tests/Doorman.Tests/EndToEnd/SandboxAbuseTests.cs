@@ -29,6 +29,50 @@ public sealed class SandboxAbuseTests(ITestOutputHelper output) : SandboxScenari
     }
 
     [Fact]
+    public async Task Asking_twice_gets_the_same_invoice_again_and_one_order()
+    {
+        await S.StartBotAsync();
+        var (roomId, alias) = await S.OwnerMakesRoomAsync();
+        await S.OwnerGatesAsync(roomId, "10 sats per 30d");
+        var dm = await S.MemberOpensDmAsync();
+        var first = await S.MemberAsksToJoinAsync(dm, alias);
+
+        var mark = S.Member.Mark;
+        await S.Member.SayAsync(dm, "join " + alias);
+        var again = Player.BodyOf(await S.Member.WaitForMessageAsync(dm, b => b.Contains("same invoice", StringComparison.Ordinal), Scenario.Patience, mark));
+        await S.Member.WaitForAsync(dm, e => e.Sender == S.BotUserId && e.ContentString("msgtype") == "m.image", Scenario.Patience, "the QR code, again", mark);
+
+        Assert.Equal(first, Player.FindInvoice(again));
+        Assert.Equal(1, await OrdersAsync());
+        Assert.Equal(1, InvoicesMade);
+    }
+
+    [Fact]
+    public async Task A_fourth_open_order_is_refused_naming_the_three_open()
+    {
+        await S.StartBotAsync();
+        var aliases = new List<string>();
+        for (var i = 0; i < 4; i++)
+        {
+            var (roomId, alias) = await S.OwnerMakesRoomAsync();
+            await S.OwnerGatesAsync(roomId, "10 sats per 30d");
+            aliases.Add(alias);
+        }
+        var dm = await S.MemberOpensDmAsync();
+        foreach (var alias in aliases.Take(3))
+            await S.MemberAsksToJoinAsync(dm, alias);
+
+        var refusal = await AskAsync(S.Member, dm, "join " + aliases[3], "unpaid invoices open");
+
+        Assert.Null(Player.FindInvoice(refusal));
+        foreach (var alias in aliases.Take(3))
+            Assert.Contains(alias, refusal, StringComparison.Ordinal);
+        Assert.Contains("expire", refusal, StringComparison.Ordinal);
+        Assert.Equal(3, await OrdersAsync());
+        Assert.Equal(3, InvoicesMade);
+    }
+
+    [Fact]
     public async Task A_banned_member_gets_no_invoice()
     {
         await S.StartBotAsync();
