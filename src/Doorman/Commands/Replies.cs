@@ -137,6 +137,14 @@ public static class Replies
             .Code(prefix + " show").Text(" — price, and whether I have the power to invite and remove members");
     }
 
+    /// <param name="wait">Until the sender's next command would be accepted.</param>
+    public static Notice SlowDown(CommandRate rate, TimeSpan wait)
+    {
+        var seconds = Math.Max(1, (long)Math.Ceiling(wait.TotalSeconds));
+        return new Notice().Text($"You are sending me commands too fast: I answer at most {rate.PerMinute} a minute from one person, {rate.Burst} in a row. ")
+            .Text($"Please wait {Quantities.FormatDuration(TimeSpan.FromSeconds(seconds))} before your next command; until then I will not answer.");
+    }
+
     public static Notice Invalid(string problem) => new Notice().Text(problem);
 
     public static Notice Failed() =>

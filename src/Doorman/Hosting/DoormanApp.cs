@@ -83,6 +83,7 @@ public static class DoormanApp
         Check<MatrixOptions>();
         Check<PaymentsOptions>();
         Check<StorageOptions>();
+        Check<LimitsOptions>();
         if (btcPay)
             Check<BtcPayOptions>();
         else
@@ -100,7 +101,7 @@ public static class DoormanApp
         services.AddHomeserver(configuration);     // the bot's Matrix account, client and sync loop
         services.AddInbox();                       // what each sync batch brings
         services.AddRooms();                       // room facts read live
-        services.AddCommands();                    // chat commands
+        services.AddCommands(configuration);       // chat commands, and the per-person limit
         services.AddMessaging();                   // messages queued, DMs, wording
         services.AddPayments(configuration);       // LND or BTCPay, and what watches them
         services.AddOutbox();                      // invites, kicks and messages carried out

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using System.Text.Json.Nodes;
 using Doorman.Matrix.Events;
 using Doorman.Sandbox.Players;
@@ -103,6 +104,75 @@ public sealed class SandboxAbuseTests(ITestOutputHelper output) : SandboxScenari
         Assert.Null(Player.FindInvoice(reply));
         Assert.Equal(0, await OrdersAsync());
         Assert.Equal(0, InvoicesMade);
+    }
+
+    /// <summary>The bot's messages in a room that <paramref name="who"/> has seen since <paramref name="mark"/>, in order.</summary>
+    private List<string> BotSaid(Player who, string roomId, int mark) =>
+        [.. who.Seen.Skip(mark).Where(e => e.RoomId == roomId && e.Event.Sender == S.BotUserId && e.Event.Type == EventTypes.Message
+            && e.Event.ContentString("msgtype") == MessageContent.Notice).Select(e => Player.BodyOf(e.Event))];
+
+    /// <summary>
+    /// With the default limit (10 a minute, 5 in a row), twelve commands at once get five answers and one notice
+    /// saying when to try again; the rest are marked handled and never answered, while others are answered as usual.
+    /// </summary>
+    [Fact]
+    public async Task A_flood_from_one_member_gets_one_notice_then_silence_while_others_are_answered()
+    {
+        await S.StartBotAsync();
+        var (roomId, _) = await S.OwnerMakesRoomAsync();
+        var dm = await S.MemberOpensDmAsync();
+
+        var mark = S.Member.Mark;
+        var flood = new List<string>();
+        for (var i = 0; i < 12; i++)
+            flood.Add(await S.Member.SayAsync(dm, "status"));
+        var notice = Player.BodyOf(await S.Member.WaitForMessageAsync(dm, b => b.Contains("too fast", StringComparison.Ordinal), Scenario.Patience, mark));
+        Assert.Contains("at most 10 a minute from one person, 5 in a row", notice, StringComparison.Ordinal);
+
+        // Someone else is answered meanwhile.
+        await AskAsync(S.Owner, roomId, "!gate show", "is not gated");
+
+        // The control: once a token is back, the member's next command is answered. The bot handles a room's events
+        // in order, so by then it has handled every command of the flood.
+        var wait = int.Parse(Regex.Match(notice, @"wait (\d+) seconds?").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        await Task.Delay(TimeSpan.FromSeconds(wait) + TimeSpan.FromMilliseconds(200));
+        await AskAsync(S.Member, dm, "help", "I sell access");
+
+        var said = BotSaid(S.Member, dm, mark);
+        Assert.Equal(5, said.Count(b => b.StartsWith("You have no paid rooms", StringComparison.Ordinal)));
+        Assert.Single(said, b => b.Contains("too fast", StringComparison.Ordinal));
+        Assert.Equal(7, said.Count);
+        Assert.StartsWith("I sell access", said[^1], StringComparison.Ordinal);
+        // Nothing of the flood is left to be retried.
+        Assert.Equal(12, await QueryAsync(tx => tx.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM handled_events WHERE event_id IN @flood", new { flood })));
+    }
+
+    /// <summary>An owner configuring their own room in a burst gets every answer, in order; a member doing the same is limited.</summary>
+    [Fact]
+    public async Task An_owner_configuring_their_room_in_a_burst_gets_every_answer_in_order()
+    {
+        await S.StartBotAsync();
+        var (roomId, _) = await S.OwnerMakesRoomAsync();
+
+        var mark = S.Owner.Mark;
+        for (var i = 1; i <= 12; i++)
+            await S.Owner.SayAsync(roomId, $"!gate set {i} sats per 1d");
+        await S.Owner.WaitForMessageAsync(roomId, b => b.Contains("now costs 12 sats", StringComparison.Ordinal), Scenario.Patience, mark);
+
+        Assert.Equal([.. Enumerable.Range(1, 12).Select(i => i == 1 ? "1 sat" : $"{i} sats")],
+            BotSaid(S.Owner, roomId, mark).Where(b => !b.StartsWith("Hello!", StringComparison.Ordinal)) // the greeting on joining may come late
+                .Select(b => Regex.Match(b, @"now costs (\d+ sats?) per").Groups[1].Value));
+        Assert.Equal(12_000, await QueryAsync(tx => tx.ExecuteScalarAsync<long>(
+            "SELECT price_msat FROM plans WHERE room_id = @roomId AND is_default = 1", new { roomId })));
+
+        // The same burst from a member of the room, who is not an owner, meets the limit.
+        await S.Owner.Client.InviteAsync(roomId, S.Member.UserId, null, default);
+        await S.Member.WaitForInviteAsync(roomId, Scenario.Patience);
+        await S.Member.Client.JoinAsync(roomId, null, null, default);
+        var memberMark = S.Member.Mark;
+        for (var i = 1; i <= 12; i++)
+            await S.Member.SayAsync(roomId, "!gate show");
+        await S.Member.WaitForMessageAsync(roomId, b => b.Contains("too fast", StringComparison.Ordinal), Scenario.Patience, memberMark);
     }
 
     /// <summary>The owner changes one field of <c>m.room.power_levels</c> (read-modify-write).</summary>

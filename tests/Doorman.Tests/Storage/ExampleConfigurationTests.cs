@@ -25,6 +25,7 @@ public sealed class ExampleConfigurationTests
         { "Payments:BtcPay", typeof(BtcPayOptions) },
         { "Storage", typeof(StorageOptions) },
         { "Http", typeof(HttpOptions) },
+        { "Limits", typeof(Doorman.Commands.LimitsOptions) },
     };
 
     [Theory]
