@@ -9,13 +9,17 @@ public static class AccessRules
     /// The new expiry after paying for <paramref name="period"/>: it runs from the later of now and the current
     /// expiry, so paying early never loses days (DESIGN rule 3). A lifetime plan (null period) or a current
     /// lifetime subscription gives null (never expires).
+    /// Total: it never throws. A sum past the last instant a <see cref="DateTimeOffset"/> holds saturates at
+    /// <see cref="DateTimeOffset.MaxValue"/> (9999-12-31), so a settlement is always applied. Orders do not get
+    /// near that: <see cref="OrderLimits.BeyondReach"/> refuses, at order time, one that would take paid time more
+    /// than <see cref="OrderLimits.MaxPaidAhead"/> ahead.
     /// </summary>
     public static DateTimeOffset? Extend(DateTimeOffset? currentExpiry, bool hasSubscription, TimeSpan? period, DateTimeOffset now)
     {
         if (period is null || (hasSubscription && currentExpiry is null))
             return null;
         var from = hasSubscription && currentExpiry is { } current && current > now ? current : now;
-        return from + period.Value;
+        return Instants.AddSaturating(from, period.Value);
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 
 namespace Doorman.Access;
@@ -11,10 +12,22 @@ public abstract record OrderResult;
 
 /// <summary>An invoice was issued and the order recorded.</summary>
 /// <param name="CurrentExpiry">The member's running time, which paying extends; null when they have none.</param>
-public sealed record OrderPlaced(Order Order, Gate Gate, DateTimeOffset? CurrentExpiry) : OrderResult;
+/// <param name="Resent">
+/// The member's open invoice for the room, sent again: no new order, no call to the payment backend
+/// (<see cref="OrderLimits.Reusable"/>).
+/// </param>
+public sealed record OrderPlaced(Order Order, Gate Gate, DateTimeOffset? CurrentExpiry, bool Resent = false) : OrderResult;
 
 /// <summary>No invoice, and why.</summary>
-public sealed record OrderRefused(OrderRefusal Why, Gate? Gate) : OrderResult;
+/// <param name="Facts">The room as the homeserver showed it, when that was the reason.</param>
+public sealed record OrderRefused(OrderRefusal Why, Gate? Gate, RoomFacts? Facts = null) : OrderResult;
+
+/// <summary>No invoice: the member already holds <see cref="OrderLimits.MaxOpenOrders"/> open orders.</summary>
+/// <param name="Open">Those orders, oldest first.</param>
+public sealed record TooManyOpenOrders(Gate Gate, IReadOnlyList<Order> Open) : OrderResult;
+
+/// <summary>No invoice: paying it would take the member's paid time further ahead than <see cref="OrderLimits.MaxPaidAhead"/>.</summary>
+public sealed record TooFarAhead(Gate Gate, PaidReach Reach) : OrderResult;
 
 public enum OrderRefusal
 {
@@ -26,12 +39,23 @@ public enum OrderRefusal
     Lifetime,
     /// <summary>The payment backend could not make an invoice (down, or refused us).</summary>
     PaymentsUnavailable,
+    /// <summary>The member is banned from the room: the invite after payment would be refused.</summary>
+    Banned,
+    /// <summary>The bot lacks the power to invite in the room: the member would pay and wait for nothing.</summary>
+    BotCannotInvite,
+    /// <summary>The bot cannot read the room (it is not in it, or the room is gone), so it could not invite either.</summary>
+    BotNotInRoom,
 }
 
 /// <summary>
 /// Places orders: checks that the room sells and the member can buy, asks the payment backend for an invoice, and
 /// records the order in one transaction with whatever the caller records alongside (its reply, the event it
 /// handled). The backend is asked outside the transaction: a slow node never holds the database.
+/// Abuse is bounded (<see cref="OrderLimits"/>): a member asking again while their invoice for the room is open gets
+/// that invoice again; nobody holds more than <see cref="OrderLimits.MaxOpenOrders"/> open orders; no order may take
+/// paid time more than <see cref="OrderLimits.MaxPaidAhead"/> ahead; and the room is checked live
+/// (<see cref="IRoomFacts"/>), so nobody pays for an invite that could not happen. A refusal writes nothing and
+/// never reaches the backend.
 /// </summary>
 public sealed partial class Ordering(
     IDatabase database,
@@ -39,26 +63,78 @@ public sealed partial class Ordering(
     ISubscriptionStore subscriptions,
     IOrderStore orders,
     IPaymentBackend payments,
+    IRoomFacts rooms,
     IOptions<PaymentsOptions> options,
     TimeProvider time,
     ILogger<Ordering> logger)
 {
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _members = new(StringComparer.Ordinal);
+
     /// <param name="record">
     /// Runs in the order's transaction, before the order is written; returning false abandons the order (for example
     /// when the request turns out to have been handled already).
     /// </param>
     public async Task<OrderResult> PlaceAsync(OrderRequest request, Func<ITx, OrderPlaced, Task<bool>> record, CancellationToken cancellationToken)
     {
-        var (gate, subscription) = await database.ReadAsync(async tx =>
-            (await gates.GetAsync(tx, request.RoomId), await subscriptions.GetAsync(tx, request.RoomId, request.UserId)), cancellationToken);
+        // One member's requests are placed one at a time, whichever rooms they come from (the inbox works on several
+        // rooms at once): the bounds read below still hold when the order is written.
+        var member = _members.GetOrAdd(request.UserId, _ => new SemaphoreSlim(1, 1));
+        await member.WaitAsync(cancellationToken);
+        try
+        {
+            return await PlaceAloneAsync(request, record, cancellationToken);
+        }
+        finally
+        {
+            member.Release();
+        }
+    }
+
+    private async Task<OrderResult> PlaceAloneAsync(OrderRequest request, Func<ITx, OrderPlaced, Task<bool>> record, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var (gate, subscription, open) = await database.ReadAsync(async tx =>
+            (await gates.GetAsync(tx, request.RoomId), await subscriptions.GetAsync(tx, request.RoomId, request.UserId),
+                await orders.OpenForMemberAsync(tx, request.UserId, now)), cancellationToken);
         if (gate is null)
             return new OrderRefused(OrderRefusal.NotGated, null);
         if (!gate.Enabled)
             return new OrderRefused(OrderRefusal.Paused, gate);
         if (subscription is { ExpiresAt: null, ExpiredAt: null })
             return new OrderRefused(OrderRefusal.Lifetime, gate);
+        var currentExpiry = subscription is { ExpiredAt: null } ? subscription.ExpiresAt : null;
 
-        var now = time.GetUtcNow();
+        // Asking again while an invoice is open gets that invoice again: no new order, nothing asked of the backend.
+        // Otherwise the bounds, first the ones the database answers, then the room's live state.
+        var again = OrderLimits.Reusable(open, gate, payments.Name, now);
+        if (again is null)
+        {
+            if (!OrderLimits.MayOpenAnother(open, now))
+            {
+                LogTooManyOpen(request.UserId, open.Count);
+                return new TooManyOpenOrders(gate, open);
+            }
+            if (OrderLimits.BeyondReach(subscription, open, request.RoomId, gate.Period, now) is { } reach)
+            {
+                LogTooFar(request.UserId, request.RoomId, reach.WouldReach);
+                return new TooFarAhead(gate, reach);
+            }
+        }
+        // Even an invoice already made is not sent again to someone the room would not take now.
+        var facts = await rooms.ForOrderAsync(request.RoomId, request.UserId, cancellationToken);
+        if (OrderLimits.RoomRefusal(facts) is { } roomRefusal)
+        {
+            LogRoomRefused(request.UserId, request.RoomId, roomRefusal);
+            return new OrderRefused(roomRefusal, gate, facts);
+        }
+        if (again is not null)
+        {
+            var resent = new OrderPlaced(again, gate, currentExpiry, Resent: true);
+            if (await database.WriteAsync(tx => record(tx, resent), cancellationToken))
+                LogResent(again.Id, request.UserId, request.RoomId);
+            return resent;
+        }
+
         var orderId = Ulid.New(now);
         CreatedInvoice invoice;
         try
@@ -73,7 +149,7 @@ public sealed partial class Ordering(
 
         var order = new Order(orderId, request.RoomId, request.UserId, Plans.Default, gate.PriceMsat, gate.Period, payments.Name,
             invoice.Reference, invoice.Bolt11, invoice.PaymentHash, OrderStatus.Pending, null, now, invoice.ExpiresAt, null, request.RequestRoomId);
-        var placed = new OrderPlaced(order, gate, subscription is { ExpiredAt: null } ? subscription.ExpiresAt : null);
+        var placed = new OrderPlaced(order, gate, currentExpiry);
         var recorded = await database.WriteAsync(async tx =>
         {
             if (!await record(tx, placed))
@@ -92,6 +168,18 @@ public sealed partial class Ordering(
 
     [LoggerMessage(LogLevel.Information, "Order {OrderId}: {UserId} asked for {RoomId} at {AmountMsat} msat")]
     private partial void LogOrdered(string orderId, string userId, string roomId, long amountMsat);
+
+    [LoggerMessage(LogLevel.Information, "Order {OrderId}: sent its open invoice to {UserId} again for {RoomId}")]
+    private partial void LogResent(string orderId, string userId, string roomId);
+
+    [LoggerMessage(LogLevel.Information, "No invoice for {UserId}: {Count} orders open already")]
+    private partial void LogTooManyOpen(string userId, int count);
+
+    [LoggerMessage(LogLevel.Information, "No invoice for {UserId} in {RoomId}: paying would reach {Reach}, too far ahead")]
+    private partial void LogTooFar(string userId, string roomId, DateTimeOffset reach);
+
+    [LoggerMessage(LogLevel.Information, "No invoice for {UserId} in {RoomId}: {Refusal}")]
+    private partial void LogRoomRefused(string userId, string roomId, OrderRefusal refusal);
 
     [LoggerMessage(LogLevel.Warning, "Could not create an invoice for {UserId} in {RoomId}: {Reason}")]
     private partial void LogInvoiceFailed(Exception exception, string userId, string roomId, string reason);

@@ -28,6 +28,9 @@ public interface IOrderStore
 
     Task<Order?> FindAsync(ITx tx, string backend, string reference);
 
+    /// <summary>The member's open orders in every room: pending, with an invoice expiring after <paramref name="now"/>.</summary>
+    Task<IReadOnlyList<Order>> OpenForMemberAsync(ITx tx, string userId, DateTimeOffset now);
+
     /// <summary>Moves a pending order to a final status; false if it was no longer pending (someone else decided first).</summary>
     Task<bool> FinishAsync(ITx tx, string id, OrderStatus status, long? paidMsat, DateTimeOffset now);
 
@@ -93,6 +96,23 @@ public interface IMemberNotices
 
     Task ReminderAsync(ITx tx, DueSubscription due, DateTimeOffset now);
 }
+
+/// <summary>
+/// Room facts read live from the homeserver when a member asks for access (Rooms implements it): the room's state
+/// changes under us (bans, power levels), so nothing here is cached.
+/// </summary>
+public interface IRoomFacts
+{
+    /// <summary>
+    /// What decides whether <paramref name="userId"/> can be sold access to the room now; null when the bot cannot
+    /// read the room (it is not in it, or the room is gone).
+    /// </summary>
+    Task<RoomFacts?> ForOrderAsync(string roomId, string userId, CancellationToken cancellationToken);
+}
+
+/// <param name="MemberBanned">The member's membership in the room is <c>ban</c>: an invite would be refused.</param>
+/// <param name="BotCanInvite">The bot's power level reaches the room's <c>invite</c> level.</param>
+public sealed record RoomFacts(bool MemberBanned, bool BotCanInvite, long BotLevel, long InviteLevel);
 
 /// <summary>"A deadline changed": the sweep must run at that deadline, unless it already runs earlier.</summary>
 public interface IDeadlineSignal

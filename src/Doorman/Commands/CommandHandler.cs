@@ -28,6 +28,7 @@ public sealed partial class CommandHandler(
     MessageOutbox outbox,
     RoomDirectory rooms,
     Ordering ordering,
+    CommandLimiter limiter,
     IOptions<MatrixOptions> matrixOptions,
     IOptions<OperatorOptions> operatorOptions,
     TimeProvider time,
@@ -39,6 +40,8 @@ public sealed partial class CommandHandler(
 
     public async Task HandleAsync(CommandContext context, Command command, CancellationToken cancellationToken)
     {
+        if (!await AdmitAsync(context, cancellationToken))
+            return;
         switch (command)
         {
             case SetPriceCommand set:
@@ -77,7 +80,42 @@ public sealed partial class CommandHandler(
         var gate = await database.ReadAsync(tx => gates.GetAsync(tx, context.RoomId), cancellationToken);
         if (gate is not { Enabled: true })
             return;
+        // A knock on a room we sell is a join, and counts against the limit like one (one on any other room is not for us).
+        if (!await AdmitAsync(context with { IsKnock = true }, cancellationToken))
+            return;
         await OrderAsync(context with { IsKnock = true }, null, cancellationToken);
+    }
+
+    /// <summary>
+    /// The per-person command limit (<c>Limits:*</c>), applied as each command arrives. False: the command is dropped
+    /// but marked handled (never retried); the first dropped one is answered with when to try again, the rest of the
+    /// flood gets silence. Operators are never limited, nor owners commanding in their own room, so an owner
+    /// configuring a room gets every answer; ownership is read live only once the bucket is empty (it costs a request).
+    /// </summary>
+    private async Task<bool> AdmitAsync(CommandContext context, CancellationToken cancellationToken)
+    {
+        var operators = operatorOptions.Value.Operators;
+        if (operators.Contains(context.Sender, StringComparer.Ordinal))
+            return true;
+        var decision = limiter.Take(context.Sender);
+        if (decision.Allowed)
+            return true;
+        if (!context.IsDirect && !context.IsKnock
+            && AccessRules.IsOwner(context.Sender, await rooms.GetPowerAsync(context.RoomId, cancellationToken), operators))
+            return true;
+
+        if (limiter.Tell(context.Sender))
+        {
+            LogLimited(context.Sender, decision.RetryAt);
+            var wait = decision.RetryAt - time.GetUtcNow();
+            await ReplyAsync(context, Replies.SlowDown(limiter.Rate, wait), cancellationToken);
+        }
+        else
+        {
+            LogDropped(context.Sender, context.EventId);
+            await CommitAsync(context, _ => Task.CompletedTask, cancellationToken);
+        }
+        return false;
     }
 
     /// <summary>Marks the event handled and queues one reply: in its room, or for a knock, in the knocker's DM.</summary>
@@ -140,12 +178,28 @@ public sealed partial class CommandHandler(
 
         var request = new OrderRequest(roomId, context.Sender, context.IsDirect ? context.RoomId : null);
         var result = await ordering.PlaceAsync(request, (tx, placed) => RecordAsync(tx, context, Shown(placed.Gate), placed), cancellationToken);
-        if (result is OrderRefused refused)
+        if (result is TooManyOpenOrders tooMany)
+        {
+            var names = await database.ReadAsync(async tx =>
+            {
+                var names = new Dictionary<string, string>(StringComparer.Ordinal);
+                foreach (var id in tooMany.Open.Select(o => o.RoomId).Distinct())
+                    names[id] = (await gates.GetAsync(tx, id))?.RoomName ?? id;
+                return names;
+            }, cancellationToken);
+            await ReplyAsync(context, Replies.TooManyOpenOrders([.. tooMany.Open.Select(o => (names[o.RoomId], o))]), cancellationToken);
+        }
+        else if (result is TooFarAhead tooFar)
+            await ReplyAsync(context, Replies.TooFarAhead(Shown(tooFar.Gate), tooFar.Gate.Period, tooFar.Reach), cancellationToken);
+        else if (result is OrderRefused refused)
             await ReplyAsync(context, refused.Why switch
             {
                 OrderRefusal.NotGated => Replies.NotGated(roomReference ?? roomId),
                 OrderRefusal.Paused => Replies.Paused(Shown(refused.Gate)),
                 OrderRefusal.Lifetime => Replies.Lifetime(Shown(refused.Gate)),
+                OrderRefusal.Banned => Replies.Banned(Shown(refused.Gate)),
+                OrderRefusal.BotCannotInvite => Replies.BotCannotInvite(Shown(refused.Gate), refused.Facts?.BotLevel ?? 0, refused.Facts?.InviteLevel ?? 0, Prefix),
+                OrderRefusal.BotNotInRoom => Replies.BotNotInRoom(Shown(refused.Gate)),
                 _ => Replies.PaymentsUnavailable(),
             }, cancellationToken);
         else
@@ -161,7 +215,7 @@ public sealed partial class CommandHandler(
         if (!await handled.MarkAsync(tx, context.EventId, context.RoomId, now))
             return false; // Handled meanwhile (a repeated batch raced us): do nothing twice.
         var order = placed.Order;
-        var reply = Replies.Invoice(shownName, order.AmountMsat / 1000, order.Period, order.Bolt11, order.ExpiresAt, placed.CurrentExpiry, now);
+        var reply = Replies.Invoice(shownName, order.AmountMsat / 1000, order.Period, order.Bolt11, order.ExpiresAt, placed.CurrentExpiry, now, placed.Resent);
         var qr = ("lightning:" + order.Bolt11).ToUpperInvariant();
         if (context.IsDirect)
         {
@@ -223,6 +277,12 @@ public sealed partial class CommandHandler(
 
     [LoggerMessage(LogLevel.Information, "{RoomId} gated at {Sats} sats per {Period} by {UserId}")]
     private partial void LogGated(string roomId, long sats, TimeSpan period, string userId);
+
+    [LoggerMessage(LogLevel.Information, "{UserId} is sending commands too fast: told them, and ignoring their commands until {RetryAt}")]
+    private partial void LogLimited(string userId, DateTimeOffset retryAt);
+
+    [LoggerMessage(LogLevel.Debug, "Dropped command {EventId} from {UserId}: over the command limit")]
+    private partial void LogDropped(string userId, string eventId);
 
     [LoggerMessage(LogLevel.Information, "Refused an owner command from {UserId} in {RoomId}: not an owner")]
     private partial void LogRefused(string userId, string roomId);

@@ -49,16 +49,51 @@ public static class Replies
     public static Notice Lifetime(string roomName) =>
         new Notice().Text("You already have lifetime access to ").Text(roomName).Text(".");
 
+    /// <param name="resent">The member's open invoice, sent again rather than a new one made.</param>
     public static Notice Invoice(string roomName, long sats, TimeSpan? period, string bolt11, DateTimeOffset invoiceExpiry,
-        DateTimeOffset? currentExpiry, DateTimeOffset now)
+        DateTimeOffset? currentExpiry, DateTimeOffset now, bool resent = false)
     {
-        var notice = new Notice().Text("To ").Text(currentExpiry is { } current && current > now ? "renew" : "join").Text(" ").Text(roomName)
+        var notice = new Notice();
+        if (resent)
+            notice.Text("You already have an open invoice for ").Text(roomName)
+                .Text(", so here is the same invoice again (I made no new one: pay it only once).").Line();
+        notice.Text("To ").Text(currentExpiry is { } current && current > now ? "renew" : "join").Text(" ").Text(roomName)
             .Text(", pay ").Bold(Quantities.FormatSats(sats)).Text(period is { } p ? $" for {Quantities.FormatDuration(p)}" : " for lifetime access")
             .Text(" with this Lightning invoice:").Block(bolt11)
             .Link("Open in your wallet", "lightning:" + bolt11).Line();
         if (currentExpiry is { } until && until > now && period is { } extra)
-            notice.Text($"You are a member until {Quantities.FormatTime(until)}; paying extends that to {Quantities.FormatTime(until + extra)}.").Line();
+            notice.Text($"You are a member until {Quantities.FormatTime(until)}; paying extends that to {Quantities.FormatTime(AccessRules.Extend(until, true, extra, now)!.Value)}.").Line();
         return notice.Text($"The invoice can be paid until {Quantities.FormatTime(invoiceExpiry)}. I'll invite you as soon as it is paid.");
+    }
+
+    public static Notice Banned(string roomName) =>
+        new Notice().Text("You are banned from ").Text(roomName).Text(", so I can't sell you access to it. If you think that is a mistake, ask its owners to lift the ban.");
+
+    public static Notice BotCannotInvite(string roomName, long botLevel, long inviteLevel, string prefix) =>
+        new Notice().Text("I can't sell access to ").Text(roomName).Text($" right now: I don't have the power to invite there (I need power level {Num(inviteLevel)}, I have {Num(botLevel)}), so I could not let you in after you paid. Ask its owners to raise my power level (")
+            .Code(prefix + " show").Text(" in the room tells them what I need), then ask me again.");
+
+    public static Notice BotNotInRoom(string roomName) =>
+        new Notice().Text("I can't sell access to ").Text(roomName)
+            .Text(" right now: I am not in that room, so I could not invite you after you paid. Ask its owners to invite me back, then ask me again.");
+
+    public static Notice TooManyOpenOrders(IReadOnlyList<(string RoomName, Order Order)> open)
+    {
+        var notice = new Notice().Text($"You already have {open.Count} unpaid invoices open, the most I keep for one person:").Line();
+        foreach (var (name, order) in open)
+            notice.Text("• ").Text(name).Text($": {Quantities.FormatSats(order.AmountMsat / 1000)}, payable until {Quantities.FormatTime(order.ExpiresAt)}").Line();
+        return notice.Text("Pay one of them, or wait until one expires at the time shown, then ask again. Say ").Code("status")
+            .Text(" to see them.");
+    }
+
+    public static Notice TooFarAhead(string roomName, TimeSpan? period, PaidReach reach)
+    {
+        var notice = new Notice();
+        if (reach.PaidUntil is { } until)
+            notice.Text("Your time in ").Text(roomName).Text($" already runs until {Quantities.FormatTime(until)} (counting any invoice still open for it). ");
+        return notice.Text(period is { } p ? $"Paying for another {Quantities.FormatDuration(p)}" : "Paying again")
+            .Text($" would take it to {Quantities.FormatTime(reach.WouldReach)}, more than ten years ({Quantities.FormatDuration(OrderLimits.MaxPaidAhead)}) ahead, which is the furthest I sell. ")
+            .Text($"You can renew from {Quantities.FormatTime(reach.AskAgainFrom)}.");
     }
 
     public static Notice InvoiceSentPrivately(string roomName) =>
@@ -100,6 +135,14 @@ public static class Replies
             .Bold("Owners").Text(" (in the room to gate):").Line()
             .Code(prefix + " set 1000 sats per 30d").Text(" — gate the room at that price (durations: s, m, h, d, w)").Line()
             .Code(prefix + " show").Text(" — price, and whether I have the power to invite and remove members");
+    }
+
+    /// <param name="wait">Until the sender's next command would be accepted.</param>
+    public static Notice SlowDown(CommandRate rate, TimeSpan wait)
+    {
+        var seconds = Math.Max(1, (long)Math.Ceiling(wait.TotalSeconds));
+        return new Notice().Text($"You are sending me commands too fast: I answer at most {rate.PerMinute} a minute from one person, {rate.Burst} in a row. ")
+            .Text($"Please wait {Quantities.FormatDuration(TimeSpan.FromSeconds(seconds))} before your next command; until then I will not answer.");
     }
 
     public static Notice Invalid(string problem) => new Notice().Text(problem);

@@ -84,6 +84,7 @@ public static class DoormanApp
         Check<PaymentsOptions>();
         Check<StorageOptions>();
         Check<Inbox.InboxOptions>();
+        Check<LimitsOptions>();
         if (btcPay)
             Check<BtcPayOptions>();
         else
@@ -101,7 +102,7 @@ public static class DoormanApp
         services.AddHomeserver(configuration);     // the bot's Matrix account, client and sync loop
         services.AddInbox(configuration);          // what each sync batch brings, item by item
         services.AddRooms();                       // room facts read live
-        services.AddCommands();                    // chat commands
+        services.AddCommands(configuration);       // chat commands, and the per-person limit
         services.AddMessaging();                   // messages queued, DMs, wording
         services.AddPayments(configuration);       // LND or BTCPay, and what watches them
         services.AddOutbox();                      // invites, kicks and messages carried out

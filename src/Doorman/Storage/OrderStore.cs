@@ -50,6 +50,11 @@ public sealed class OrderStore : IOrderStore
         (await tx.QueryAsync<OrderRow>($"SELECT {Columns} FROM orders WHERE status = 'pending' AND user_id = @userId ORDER BY id", new { userId }))
             .Select(r => r.ToOrder()).ToList();
 
+    public async Task<IReadOnlyList<Order>> OpenForMemberAsync(ITx tx, string userId, DateTimeOffset now) =>
+        (await tx.QueryAsync<OrderRow>($"SELECT {Columns} FROM orders WHERE user_id = @userId AND status = 'pending' AND expires_at > @now ORDER BY id",
+            new { userId, now = UnixMs.From(now) }))
+            .Select(r => r.ToOrder()).ToList();
+
     /// <summary>Moves a pending order to a final status; false if it was no longer pending (someone else decided first).</summary>
     public async Task<bool> FinishAsync(ITx tx, string id, OrderStatus status, long? paidMsat, DateTimeOffset now) =>
         await tx.ExecuteAsync(

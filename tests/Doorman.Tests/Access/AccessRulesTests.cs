@@ -27,6 +27,37 @@ public sealed class AccessRulesTests
     [Fact]
     public void A_lifetime_subscription_stays_lifetime() => Assert.Null(AccessRules.Extend(null, hasSubscription: true, Month, Now));
 
+    // Extend is total: whatever is stored or paid, applying a payment never throws (it saturates at the last instant).
+
+    [Fact]
+    public void A_renewal_past_the_last_instant_saturates_instead_of_throwing()
+    {
+        var last = DateTimeOffset.MaxValue;
+        Assert.Equal(last, AccessRules.Extend(last - TimeSpan.FromDays(1), hasSubscription: true, Month, Now));
+        Assert.Equal(last, AccessRules.Extend(last, hasSubscription: true, TimeSpan.FromTicks(1), Now));
+        Assert.Equal(last, AccessRules.Extend(null, hasSubscription: false, TimeSpan.MaxValue, Now));
+        Assert.Equal(last, AccessRules.Extend(null, hasSubscription: false, Month, last));
+    }
+
+    [Fact]
+    public void A_renewal_that_just_fits_is_exact()
+    {
+        var last = DateTimeOffset.MaxValue;
+        Assert.Equal(last, AccessRules.Extend(last - Month, hasSubscription: true, Month, Now));
+        Assert.Equal(last - TimeSpan.FromTicks(1), AccessRules.Extend(last - Month - TimeSpan.FromTicks(1), hasSubscription: true, Month, Now));
+    }
+
+    [Fact]
+    public void A_negative_period_saturates_at_the_first_instant_instead_of_throwing() =>
+        Assert.Equal(DateTimeOffset.MinValue, AccessRules.Extend(null, hasSubscription: false, TimeSpan.MinValue, Now));
+
+    [Fact]
+    public void Times_in_other_offsets_extend_by_the_same_instant()
+    {
+        var inTokyo = Now.ToOffset(TimeSpan.FromHours(9));
+        Assert.Equal(Now + Month, AccessRules.Extend(inTokyo, hasSubscription: true, Month, Now - TimeSpan.FromDays(1)));
+    }
+
     // ---- Owners ----
 
     private static RoomPower V11(string creator, string powerLevels) =>

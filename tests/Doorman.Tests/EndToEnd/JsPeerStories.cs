@@ -113,7 +113,8 @@ public static class JsPeerStories
     /// </summary>
     public static async Task RateLimitedRepliesArriveInOrderAsync(Scenario s, Action? squeeze = null, int commands = 8)
     {
-        await s.StartBotAsync();
+        // The homeserver's limit on the bot is under test here, not the bot's own limit on each person's commands.
+        await s.StartBotAsync(settings => settings["Limits:CommandBurst"] = (2 * commands).ToString(System.Globalization.CultureInfo.InvariantCulture));
         var (owner, member) = await PeersAsync(s);
         await using var _ = owner;
         await using var __ = member;

@@ -45,7 +45,8 @@ public sealed class SandboxBotTests(ITestOutputHelper output) : SandboxScenarioT
     [Fact]
     public async Task Bad_requests_get_a_clear_answer_and_change_nothing()
     {
-        await S.StartBotAsync();
+        // The member sends six commands in a row, one more than the default burst (Limits:CommandBurst).
+        await S.StartBotAsync(settings => settings["Limits:CommandBurst"] = "6");
         var (roomId, _) = await S.OwnerMakesRoomAsync();
         var ungated = await S.Owner.CreateRoomAsync("free-" + Guid.NewGuid().ToString("N")[..6]);
         var dm = await S.MemberOpensDmAsync();

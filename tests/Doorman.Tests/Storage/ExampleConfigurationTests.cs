@@ -26,6 +26,7 @@ public sealed class ExampleConfigurationTests
         { "Storage", typeof(StorageOptions) },
         { "Inbox", typeof(Doorman.Inbox.InboxOptions) },
         { "Http", typeof(HttpOptions) },
+        { "Limits", typeof(Doorman.Commands.LimitsOptions) },
     };
 
     [Theory]
