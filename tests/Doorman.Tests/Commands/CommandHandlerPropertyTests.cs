@@ -72,6 +72,9 @@ public sealed class CommandHandlerPropertyTests : IAsyncLifetime
             ["Matrix:HomeserverUrl"] = _hs.Url.ToString(),
             ["Matrix:UserId"] = bot.UserId,
             ["Matrix:AccessToken"] = bot.AccessToken,
+            // The per-person command limit (Limits:*) is not what this property is about: as loose as it goes.
+            ["Limits:CommandsPerMinute"] = "6000",
+            ["Limits:CommandBurst"] = "1000",
         });
         await Db.WriteAsync(tx => _services.GetRequiredService<GateStore>().SetPriceAsync(
             tx, _gatedRoom, "#vip:localhost", 10_000, TimeSpan.FromDays(30), owner.UserId, TimeProvider.System.GetUtcNow()), default);
