@@ -83,7 +83,7 @@ internal sealed class Endpoints
         _router.Map("GET", V3 + "/rooms/{roomId}/joined_members", r => Ok(r, new JsonObject { ["joined"] = _engine.GetJoinedMembers(r.Session, r["roomId"]) }));
         _router.Map("GET", V3 + "/directory/room/{alias}", r => Ok(r, new JsonObject
         {
-            ["room_id"] = _engine.ResolveAlias(r["alias"]),
+            ["room_id"] = _engine.LookUpAlias(r["alias"]),
             ["servers"] = new JsonArray(_engine.ServerName),
         }), requiresAuth: false);
         _router.Map("PUT", V3 + "/directory/room/{alias}", async r =>

@@ -38,6 +38,44 @@ internal static class Ids
         return colon > 1 && colon < value.Length - 1;
     }
 
+    /// <summary>
+    /// Synapse's <c>RoomAlias.is_valid</c>: <c>#</c>, a colon, and a valid server name after the first colon
+    /// (synapse/types and synapse/util/stringutils.py <c>parse_and_validate_server_name</c>): a DNS name of letters,
+    /// digits and dashes in dot-separated labels, or an IPv6 literal in brackets, then an optional numeric port.
+    /// </summary>
+    public static bool IsValidRoomAlias(string alias)
+    {
+        var colon = alias.IndexOf(':', StringComparison.Ordinal);
+        return alias.StartsWith('#') && colon > 0 && IsValidServerName(alias[(colon + 1)..]);
+    }
+
+    private static bool IsValidServerName(string serverName)
+    {
+        var host = serverName;
+        if (!serverName.EndsWith(']'))
+        {
+            var lastColon = serverName.LastIndexOf(':');
+            if (lastColon >= 0)
+            {
+                var port = serverName[(lastColon + 1)..];
+                if (port.Length == 0 || !port.All(char.IsAsciiDigit))
+                {
+                    return false;
+                }
+
+                host = serverName[..lastColon];
+            }
+        }
+
+        if (host.StartsWith('['))
+        {
+            return host.EndsWith(']') && System.Net.IPAddress.TryParse(host[1..^1], out var address)
+                && address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
+        }
+
+        return host.Length > 0 && host.Split('.').All(label => label.Length > 0 && label.All(c => char.IsAsciiLetterOrDigit(c) || c == '-'));
+    }
+
     public static string ServerOf(string id)
     {
         var colon = id.IndexOf(':', StringComparison.Ordinal);

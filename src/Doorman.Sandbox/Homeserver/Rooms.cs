@@ -309,6 +309,21 @@ internal sealed partial class HomeserverEngine
         }
     }
 
+    /// <summary>
+    /// <c>GET /directory/room/{alias}</c> as Synapse answers it (synapse/rest/client/directory.py, handlers/directory.py):
+    /// an alias that is not valid → 400 <c>M_INVALID_PARAM</c>; one on another server is asked over federation, which
+    /// the sandbox does not have, so it answers as Synapse does when that server cannot be reached (502).
+    /// </summary>
+    public string LookUpAlias(string alias)
+    {
+        if (!Ids.IsValidRoomAlias(alias))
+        {
+            throw MatrixErrorException.InvalidParam("Room alias invalid");
+        }
+
+        return Ids.ServerOf(alias) == ServerName ? ResolveAlias(alias) : throw MatrixErrorException.Unknown(502, "Failed to fetch alias");
+    }
+
     /// <summary><c>PUT /directory/room/{alias}</c>: 409 when taken, as Synapse answers.</summary>
     public void CreateAlias(string alias, string roomId)
     {

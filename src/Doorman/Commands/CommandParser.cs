@@ -24,10 +24,10 @@ public static class CommandParser
         return words[0].ToLowerInvariant() switch
         {
             "set" => ParseSet(args, prefix, isDirect),
-            "show" => args.Length == 0 ? new ShowCommand() : Invalid($"“show” takes no arguments: {Usage(prefix, isDirect, "show")}"),
+            "show" => args.Length == 0 ? new ShowCommand() : Invalid($"“show” takes no arguments: say {Usage(prefix, isDirect, "show")}."),
             "join" => ParseRoomArgument(args, prefix, isDirect, "join", room => new JoinCommand(room)),
             "renew" => ParseRoomArgument(args, prefix, isDirect, "renew", room => new RenewCommand(room)),
-            "status" => args.Length == 0 ? new StatusCommand() : Invalid($"“status” takes no arguments: {Usage(prefix, isDirect, "status")}"),
+            "status" => args.Length == 0 ? new StatusCommand() : Invalid($"“status” takes no arguments: say {Usage(prefix, isDirect, "status")}."),
             "help" => new HelpCommand(),
             _ => isDirect || StartsWithWord(body.Trim(), prefix)
                 ? Invalid($"I don't know “{words[0]}”. Say {Usage(prefix, isDirect, "help")} for the commands I understand.")
@@ -44,11 +44,18 @@ public static class CommandParser
         if (args.Length != 4 || args[1].ToLowerInvariant() is not ("sats" or "sat") || !args[2].Equals("per", StringComparison.OrdinalIgnoreCase))
             return Invalid($"I could not read that price. {usage}");
         if (Quantities.ParseSats(args[0], out var amountError) is not { } sats)
-            return Invalid($"{amountError} {usage}");
+            return Invalid($"{Quoted(args[0], amountError!)} {usage}");
         if (Quantities.ParseDuration(args[3], out var durationError) is not { } period)
-            return Invalid($"{durationError} {usage}");
+            return Invalid($"{Quoted(args[3], durationError!)} {usage}");
         return new SetPriceCommand(sats, period);
     }
+
+    /// <summary>
+    /// Some of <see cref="Quantities"/>' errors begin with the member's text as typed ("99999999999999999999 sats is
+    /// more than…"); quoted, like the others, the reply still starts as a sentence.
+    /// </summary>
+    private static string Quoted(string typed, string error) =>
+        error.StartsWith(typed, StringComparison.Ordinal) ? $"“{typed}”{error[typed.Length..]}" : error;
 
     private static Command ParseRoomArgument(ReadOnlySpan<string> args, string prefix, bool isDirect, string verb, Func<string?, Command> make)
     {

@@ -26,9 +26,9 @@ public static class Replies
     {
         var notice = new Notice();
         if (gate is null)
-            notice.Text(roomName).Text(" is not gated. An owner can gate it with ").Code(prefix + " set 1000 sats per 30d").Text(".");
+            notice.Text("The room ").Text(roomName).Text(" is not gated. An owner can gate it with ").Code(prefix + " set 1000 sats per 30d").Text(".");
         else
-            notice.Text(roomName).Text(" costs ").Bold(Quantities.FormatSats(gate.PriceMsat / 1000))
+            notice.Text("The room ").Text(roomName).Text(" costs ").Bold(Quantities.FormatSats(gate.PriceMsat / 1000))
                 .Text(gate.Period is { } p ? " per " + Quantities.FormatDuration(p) : " for lifetime access")
                 .Text(gate.Enabled ? "." : " (sales are paused).");
         notice.Line().Text(power.CanInvite ? "✓ I can invite members." : $"✗ I cannot invite: I need power level {Num(power.InviteLevel)}, I have {Num(power.Level)}.");
@@ -40,11 +40,14 @@ public static class Replies
         new Notice().Text("I don't know the room ").Code(reference)
             .Text(". Check the alias, or use the room's id (it starts with !; room settings → Advanced).");
 
+    public static Notice AliasUnreachable(string reference) =>
+        new Notice().Text("I could not look up ").Code(reference).Text(": its server did not answer mine. Try again later, or use the room's id (it starts with !; room settings → Advanced).");
+
     public static Notice NotGated(string roomName) =>
-        new Notice().Text(roomName).Text(" is not a paid room, so there is nothing to buy. Ask its owners to invite you.");
+        new Notice().Text("The room ").Text(roomName).Text(" is not a paid room, so there is nothing to buy. Ask its owners to invite you.");
 
     public static Notice Paused(string roomName) =>
-        new Notice().Text(roomName).Text(" is not selling access at the moment. Try again later, or ask its owners.");
+        new Notice().Text("The room ").Text(roomName).Text(" is not selling access at the moment. Try again later, or ask its owners.");
 
     public static Notice Lifetime(string roomName) =>
         new Notice().Text("You already have lifetime access to ").Text(roomName).Text(".");
@@ -108,19 +111,20 @@ public static class Replies
         var notice = new Notice();
         if (subscriptions.Count == 0 && pending.Count == 0)
             return notice.Text("You have no paid rooms with me. Say ").Code("join #room:server").Text(" to join one.");
+        notice.Text("Your rooms and open invoices:").Line();
         foreach (var (name, sub) in subscriptions)
         {
             notice.Text("• ").Text(name).Text(": ");
             if (sub.ExpiresAt is not { } until)
-                notice.Text("lifetime access");
+                notice.Text("lifetime access.");
             else if (until > now)
-                notice.Text("member until " + Quantities.FormatTime(until));
+                notice.Text("member until " + Quantities.FormatTime(until) + ".");
             else
-                notice.Text("expired " + Quantities.FormatTime(until) + " — say ").Code("renew " + name).Text(" to come back");
+                notice.Text("expired " + Quantities.FormatTime(until) + " — say ").Code("renew " + name).Text(" to come back.");
             notice.Line();
         }
         foreach (var (name, order) in pending)
-            notice.Text("• ").Text(name).Text($": invoice for {Quantities.FormatSats(order.AmountMsat / 1000)} waiting for payment until {Quantities.FormatTime(order.ExpiresAt)}").Line();
+            notice.Text("• ").Text(name).Text($": an invoice for {Quantities.FormatSats(order.AmountMsat / 1000)} can be paid until {Quantities.FormatTime(order.ExpiresAt)}.").Line();
         return notice;
     }
 
@@ -129,12 +133,12 @@ public static class Replies
         var p = isDirect ? "" : prefix + " ";
         return new Notice().Text("I sell access to Matrix rooms for Lightning payments.").Line()
             .Bold("Members").Text(" (in a direct message with me, or with ").Code(prefix).Text(" in a room):").Line()
-            .Code(p + "join #room:server").Text(" — get an invoice; I invite you once it is paid").Line()
-            .Code(p + "renew #room:server").Text(" — extend your time").Line()
-            .Code(p + "status").Text(" — your rooms and when your time runs out").Line()
+            .Code(p + "join #room:server").Text(" — get an invoice; I invite you once it is paid.").Line()
+            .Code(p + "renew #room:server").Text(" — extend your time.").Line()
+            .Code(p + "status").Text(" — your rooms and when your time runs out.").Line()
             .Bold("Owners").Text(" (in the room to gate):").Line()
-            .Code(prefix + " set 1000 sats per 30d").Text(" — gate the room at that price (durations: s, m, h, d, w)").Line()
-            .Code(prefix + " show").Text(" — price, and whether I have the power to invite and remove members");
+            .Code(prefix + " set 1000 sats per 30d").Text(" — gate the room at that price (durations: s, m, h, d, w).").Line()
+            .Code(prefix + " show").Text(" — the price, and whether I have the power to invite and remove members.");
     }
 
     /// <param name="wait">Until the sender's next command would be accepted.</param>

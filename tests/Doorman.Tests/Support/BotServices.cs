@@ -14,16 +14,20 @@ namespace Doorman.Tests.Support;
 /// </summary>
 public static class BotServices
 {
+    /// <param name="settings">Overrides, e.g. a homeserver the graph's Matrix client should reach (by default none answers).</param>
     public static async Task<ServiceProvider> BuildAsync(string databasePath, TimeProvider? time = null,
-        IPaymentBackend? backend = null, Action<IServiceCollection>? configure = null)
+        IPaymentBackend? backend = null, Action<IServiceCollection>? configure = null, IReadOnlyDictionary<string, string?>? settings = null)
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        var values = new Dictionary<string, string?>
         {
             ["Matrix:HomeserverUrl"] = "http://127.0.0.1:9/",
             ["Matrix:UserId"] = "@bot:localhost",
             ["Matrix:AccessToken"] = "unused",
             ["Storage:Path"] = databasePath,
-        }).Build();
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+            values[key] = value;
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
         var services = new ServiceCollection();
         services.AddLogging(l => l.SetMinimumLevel(LogLevel.Warning));
         services.AddSingleton<IHostApplicationLifetime, NoLifetime>();

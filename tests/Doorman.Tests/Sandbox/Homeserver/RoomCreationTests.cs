@@ -179,4 +179,29 @@ public sealed class RoomCreationTests
         Assert.Equal(room, (await hs.Client.JoinAsync(bob, alias)).Ok()["room_id"]!.GetValue<string>());
         (await hs.Client.JoinAsync(bob, "#no-such-alias:localhost")).Refused(HttpStatusCode.NotFound, "M_NOT_FOUND");
     }
+
+    /// <summary>
+    /// Synapse checks the alias before it looks it up, and asks another server over federation; our test Synapse, like
+    /// the sandbox, cannot reach one, and answers 502.
+    /// </summary>
+    [Theory]
+    [InlineData("#a", 400, "M_INVALID_PARAM")]
+    [InlineData("#a:", 400, "M_INVALID_PARAM")]
+    [InlineData("#a:b:c", 400, "M_INVALID_PARAM")]
+    [InlineData("#a:b c", 400, "M_INVALID_PARAM")]
+    [InlineData("#a:bad_host", 400, "M_INVALID_PARAM")]
+    [InlineData("#a:[not-ipv6]", 400, "M_INVALID_PARAM")]
+    [InlineData("#no-such-alias:localhost", 404, "M_NOT_FOUND")]
+    [InlineData("#é:localhost", 404, "M_NOT_FOUND")]
+    [InlineData("#a:unreachable.invalid", 502, "M_UNKNOWN")]
+    [InlineData("#a:[::1]", 502, "M_UNKNOWN")]
+    [InlineData("#a:matrix.example:8448", 502, "M_UNKNOWN")]
+    [InlineData("#a/b:-odd-", 502, "M_UNKNOWN")]
+    public async Task An_alias_that_is_not_valid_is_400_and_one_on_an_unreachable_server_502(string alias, int status, string errcode)
+    {
+        await using var hs = await TestHomeserver.StartAsync();
+        var alice = await hs.Client.RegisterAsync("alice");
+
+        (await hs.Client.GetAsync(V3 + "/directory/room/" + MatrixTestClient.Esc(alias), alice)).Refused((HttpStatusCode)status, errcode);
+    }
 }
