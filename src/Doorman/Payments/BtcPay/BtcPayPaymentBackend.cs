@@ -9,8 +9,8 @@ namespace Doorman.Payments.BtcPay;
 /// <summary>
 /// <see cref="IPaymentBackend"/> over BTCPay Server's Greenfield API: invoices in SATS paid by Lightning (BTC-LN),
 /// the BOLT11 read from the invoice's payment methods and checked before it is shown; settlements from webhook
-/// deliveries (each only a trigger to re-read the invoice) and, when configured, polling. Semantics and pitfalls:
-/// ../shared/research/payments.md §2.
+/// deliveries (each only a trigger to re-read the invoice) and, when configured, polling. Semantics: BTCPay's
+/// Greenfield API reference (docs.btcpayserver.org/API/Greenfield/v1), invoices and webhooks.
 /// </summary>
 public sealed partial class BtcPayPaymentBackend : IPaymentBackend, IDisposable
 {

@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 
 namespace Doorman.Payments.BtcPay;
 
-// The subset of BTCPay's Greenfield API (v2.4.1 swagger, ../shared/specs/btcpay/greenfield-v2.4.1.json) that the
+// The subset of BTCPay's Greenfield API (v2.4.1 swagger; a copy is tests/Doorman.Tests/Payments/BtcPay/greenfield-v2.4.1.json) that the
 // bot uses. Amounts are decimal strings on the wire; readers also accept numbers, writers send strings.
 
 /// <summary><c>CreateInvoiceRequest</c>.</summary>

@@ -12,7 +12,8 @@ namespace Doorman.Payments.Lnd;
 
 /// <summary>
 /// <see cref="IPaymentBackend"/> over LND's gRPC API (lnrpc.Lightning), TLS pinned to the node's certificate and the
-/// macaroon sent as call credentials. Semantics and pitfalls: ../shared/research/payments.md §1.
+/// macaroon sent as call credentials. Semantics: LND's API reference (lightning.engineering/api-docs), AddInvoice,
+/// LookupInvoice and SubscribeInvoices.
 /// Every invoice must be payable to this node: see <see cref="CheckPayeeAsync"/>.
 /// </summary>
 public sealed partial class LndPaymentBackend : IPaymentBackend, IDisposable
