@@ -176,10 +176,11 @@ public sealed partial class CommandHandler(
         {
             roomId = await rooms.ResolveAsync(reference, cancellationToken);
         }
-        catch (MatrixException e) when (IsAliasProblem(reference, e))
+        catch (MatrixException e) when (reference.StartsWith('#') && e.Status == HttpStatusCode.BadRequest)
         {
-            // What the member typed, not a failure of ours: answered, not retried (a retried sync batch would meet it again).
-            await ReplyAsync(context, e.Status == HttpStatusCode.BadRequest ? Replies.UnknownRoom(reference) : Replies.AliasUnreachable(reference), cancellationToken);
+            // Synapse checks an alias before looking it up: "#a:b:c" is 400 M_INVALID_PARAM "Room alias invalid"
+            // (modelled in src/Doorman.Sandbox/Homeserver/Rooms.cs). What the member typed, not a failure of ours.
+            await ReplyAsync(context, Replies.UnknownRoom(reference), cancellationToken);
             return;
         }
         if (roomId is null)
@@ -219,15 +220,6 @@ public sealed partial class CommandHandler(
 
         string Shown(Gate? gate) => roomReference ?? gate?.RoomName ?? roomId;
     }
-
-    /// <summary>
-    /// Synapse answers an alias that is not valid (<c>#a:b:c</c>) with 400 <c>M_INVALID_PARAM</c>, and one on a server
-    /// it cannot reach with 502 (synapse/handlers/directory.py, modelled in src/Doorman.Sandbox/Homeserver/Rooms.cs).
-    /// A 502 for an alias on our own server is our homeserver's trouble, left to propagate.
-    /// </summary>
-    private bool IsAliasProblem(string reference, MatrixException e) =>
-        reference.StartsWith('#') && (e.Status == HttpStatusCode.BadRequest
-            || (e.Status == HttpStatusCode.BadGateway && !reference.EndsWith(":" + matrixOptions.Value.ServerName, StringComparison.Ordinal)));
 
     /// <summary>The invoice, with its QR code, goes to the member; recorded with the order, in its transaction.</summary>
     private async Task<bool> RecordAsync(ITx tx, CommandContext context, string shownName, OrderPlaced placed)

@@ -40,9 +40,6 @@ public static class Replies
         new Notice().Text("I don't know the room ").Code(reference)
             .Text(". Check the alias, or use the room's id (it starts with !; room settings → Advanced).");
 
-    public static Notice AliasUnreachable(string reference) =>
-        new Notice().Text("I could not look up ").Code(reference).Text(": its server did not answer mine. Try again later, or use the room's id (it starts with !; room settings → Advanced).");
-
     public static Notice NotGated(string roomName) =>
         new Notice().Text("The room ").Text(roomName).Text(" is not a paid room, so there is nothing to buy. Ask its owners to invite you.");
 
