@@ -113,7 +113,8 @@ public sealed partial class BotSyncHandler(
 
     /// <summary>
     /// Whether an event asks something of the bot: a command (only text that parses as one is kept, so a busy room's
-    /// chatter never fills the inbox), a knock, an encrypted message, a change of membership in a DM, a change of power.
+    /// chatter never fills the inbox), a knock, an encrypted message in a DM, a change of membership in a DM, a change
+    /// of power.
     /// </summary>
     public static bool IsForUs(ClientEvent e, MatrixOptions options, bool isDirect)
     {
@@ -124,7 +125,8 @@ public sealed partial class BotSyncHandler(
             EventTypes.Member => e.StateKey == e.Sender && e.ContentString("membership") == Membership.Knock
                 || isDirect && e.ContentString("membership") is Membership.Join or Membership.Invite,
             EventTypes.PowerLevels => e.IsState,
-            EventTypes.Encrypted => true,
+            // The bot answers an encrypted message only in a DM (it cannot read it); elsewhere it is chatter.
+            EventTypes.Encrypted => isDirect,
             // Bots never answer notices, so two bots cannot talk to each other forever.
             EventTypes.Message => !e.IsState && e.ContentString("msgtype") is MessageContent.Text or "m.emote"
                 && e.ContentString("body") is { } body && CommandParser.Parse(body, options.CommandPrefix, isDirect) is not null,
