@@ -2,10 +2,8 @@ using System.Net;
 using System.Text.Json;
 using Doorman.Matrix;
 using Doorman.Matrix.Events;
-using Doorman.Matrix.Http;
 using Doorman.Matrix.Rooms;
 using Doorman.Matrix.Sync;
-using Doorman.Sandbox.Homeserver;
 
 namespace Doorman.Tests.Matrix;
 
@@ -13,35 +11,12 @@ namespace Doorman.Tests.Matrix;
 /// Filling the gap of a limited sync with <see cref="MatrixClient.GetMessagesAsync"/> and
 /// <see cref="MatrixClient.GetTimelineGapAsync"/>, with the bot's own filter, against the sandbox homeserver.
 /// </summary>
-public sealed class TimelineGapTests : IAsyncLifetime
+public sealed class TimelineGapTests() : TwoUsersOnSandbox("bot")
 {
-    private SandboxHomeserver _hs = null!;
-    private SandboxUser _alice = null!;
-    private SandboxUser _bot = null!;
-    private MatrixClient _aliceClient = null!;
-    private MatrixClient _botClient = null!;
-
-    public async Task InitializeAsync()
-    {
-        _hs = await SandboxHomeserver.StartAsync();
-        _alice = _hs.RegisterUser("alice");
-        _bot = _hs.RegisterUser("bot");
-        var fast = new MatrixClientOptions { TransientRetryDelay = TimeSpan.FromMilliseconds(50) };
-        _aliceClient = MatrixClient.Create(_hs.Url, _alice.AccessToken, fast);
-        _botClient = MatrixClient.Create(_hs.Url, _bot.AccessToken, fast);
-    }
-
-    public async Task DisposeAsync()
-    {
-        _aliceClient.Dispose();
-        _botClient.Dispose();
-        await _hs.DisposeAsync();
-    }
-
     private async Task<string> RoomWithBotAsync()
     {
-        var room = await _aliceClient.CreateRoomAsync(new CreateRoomRequest { Preset = CreateRoomRequest.PublicChat }, default);
-        await _botClient.JoinAsync(room, null, null, default);
+        var room = await AliceClient.CreateRoomAsync(new CreateRoomRequest { Preset = CreateRoomRequest.PublicChat }, default);
+        await SecondClient.JoinAsync(room, null, null, default);
         return room;
     }
 
@@ -49,7 +24,7 @@ public sealed class TimelineGapTests : IAsyncLifetime
     {
         List<string> ids = [];
         for (var i = 0; i < count; i++)
-            ids.Add(await _aliceClient.SendMessageAsync(room, Guid.NewGuid().ToString("N"), new MessageContent { MsgType = MessageContent.Text, Body = $"{prefix} {i}" }, default));
+            ids.Add(await AliceClient.SendMessageAsync(room, Guid.NewGuid().ToString("N"), new MessageContent { MsgType = MessageContent.Text, Body = $"{prefix} {i}" }, default));
         return ids;
     }
 
@@ -58,22 +33,22 @@ public sealed class TimelineGapTests : IAsyncLifetime
     {
         var room = await RoomWithBotAsync();
         using var filter = JsonDocument.Parse(new SyncLoopOptions().FilterJson);
-        var filterId = await _botClient.UploadFilterAsync(_bot.UserId, filter.RootElement, default);
-        var since = (await _botClient.SyncAsync(null, filterId, TimeSpan.Zero, default)).NextBatch;
+        var filterId = await SecondClient.UploadFilterAsync(Second.UserId, filter.RootElement, default);
+        var since = (await SecondClient.SyncAsync(null, filterId, TimeSpan.Zero, default)).NextBatch;
         var sent = await SayAsync(room, 60);
 
-        var timeline = (await _botClient.SyncAsync(since, filterId, TimeSpan.Zero, default)).Rooms!.Join![room].Timeline!;
+        var timeline = (await SecondClient.SyncAsync(since, filterId, TimeSpan.Zero, default)).Rooms!.Join![room].Timeline!;
         Assert.True(timeline.Limited);
         Assert.Equal(sent[10..], timeline.Events!.Select(e => e.EventId));
         Assert.NotNull(timeline.PrevBatch);
 
-        var gap = await _botClient.GetTimelineGapAsync(room, timeline.PrevBatch, since, maxEvents: 1000, default);
+        var gap = await SecondClient.GetTimelineGapAsync(room, timeline.PrevBatch, since, maxEvents: 1000, default);
         Assert.True(gap.Complete);
         Assert.Equal(sent[..10], gap.Events.Select(e => e.EventId));
         Assert.Equal(0, gap.Skipped);
 
         // Cut short: the newest of the gap, still oldest first.
-        var part = await _botClient.GetTimelineGapAsync(room, timeline.PrevBatch, since, maxEvents: 4, default);
+        var part = await SecondClient.GetTimelineGapAsync(room, timeline.PrevBatch, since, maxEvents: 4, default);
         Assert.False(part.Complete);
         Assert.Equal(sent[6..10], part.Events.Select(e => e.EventId));
     }
@@ -85,16 +60,16 @@ public sealed class TimelineGapTests : IAsyncLifetime
         var sent = await SayAsync(room, 5);
         const string onlyMessages = """{"types":["m.room.message"]}""";
 
-        var newest = await _botClient.GetMessagesAsync(room, null, null, Direction.Backward, 3, onlyMessages, default);
+        var newest = await SecondClient.GetMessagesAsync(room, null, null, Direction.Backward, 3, onlyMessages, default);
         Assert.Equal([sent[4], sent[3], sent[2]], newest.Chunk.Select(e => e.EventId));
-        Assert.All(newest.Chunk, e => Assert.Equal(_alice.UserId, e.Sender));
-        var older = await _botClient.GetMessagesAsync(room, newest.End, null, Direction.Backward, 3, onlyMessages, default);
+        Assert.All(newest.Chunk, e => Assert.Equal(Alice.UserId, e.Sender));
+        var older = await SecondClient.GetMessagesAsync(room, newest.End, null, Direction.Backward, 3, onlyMessages, default);
         Assert.Equal([sent[1], sent[0]], older.Chunk.Select(e => e.EventId));
-        var none = await _botClient.GetMessagesAsync(room, older.End, null, Direction.Backward, 3, onlyMessages, default);
+        var none = await SecondClient.GetMessagesAsync(room, older.End, null, Direction.Backward, 3, onlyMessages, default);
         Assert.Empty(none.Chunk);
         Assert.Null(none.End);
 
-        var oldest = await _botClient.GetMessagesAsync(room, null, null, Direction.Forward, 2, onlyMessages, default);
+        var oldest = await SecondClient.GetMessagesAsync(room, null, null, Direction.Forward, 2, onlyMessages, default);
         Assert.Equal(sent[..2], oldest.Chunk.Select(e => e.EventId));
         Assert.Equal(EventTypes.Message, oldest.Chunk[0].Type);
     }
@@ -102,8 +77,8 @@ public sealed class TimelineGapTests : IAsyncLifetime
     [Fact]
     public async Task A_room_the_user_was_never_in_is_refused_with_403()
     {
-        var room = await _aliceClient.CreateRoomAsync(new CreateRoomRequest { Preset = CreateRoomRequest.PublicChat }, default);
-        var e = await Assert.ThrowsAsync<MatrixException>(() => _botClient.GetMessagesAsync(room, null, null, Direction.Backward, null, null, default));
+        var room = await AliceClient.CreateRoomAsync(new CreateRoomRequest { Preset = CreateRoomRequest.PublicChat }, default);
+        var e = await Assert.ThrowsAsync<MatrixException>(() => SecondClient.GetMessagesAsync(room, null, null, Direction.Backward, null, null, default));
         Assert.Equal(HttpStatusCode.Forbidden, e.Status);
         Assert.True(e.IsForbidden);
     }
