@@ -60,16 +60,9 @@ public sealed class Scenario : IAsyncDisposable
     public string MemberToken { get; }
 
     /// <summary>Every line the bot has logged in this scenario, for assertions about what it did.</summary>
-    public IReadOnlyList<string> BotLog
-    {
-        get
-        {
-            lock (_botLog)
-                return [.. _botLog];
-        }
-    }
+    public IReadOnlyList<string> BotLog => [.. _botLog];
 
-    private readonly List<string> _botLog = [];
+    private readonly LogLineCollection _botLog = new();
 
     public EmbeddedBot? Bot { get; private set; }
 

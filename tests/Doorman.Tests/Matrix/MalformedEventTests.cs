@@ -140,7 +140,7 @@ public sealed class MalformedEventTests
         using var api = new HttpClient(homeserver, disposeHandler: false);
         using var longPoll = new HttpClient(homeserver, disposeHandler: false);
         using var client = new MatrixClient(api, longPoll, new HomeserverAddress(new Uri("http://hs.invalid/")), new MatrixClientOptions(), TimeProvider.System);
-        var lines = new List<string>();
+        var lines = new LogLineCollection();
         using var logging = LoggerFactory.Create(b => b.AddProvider(new RecordingLoggerProvider(lines)));
         var handled = new TaskCompletionSource<SyncBatch>(TaskCreationOptions.RunContinuationsAsynchronously);
         using var stop = new CancellationTokenSource();
@@ -152,9 +152,7 @@ public sealed class MalformedEventTests
         await running;
 
         Assert.Equal(Kinds + 1, batch.Response.Rooms!.Join![Joined].Timeline!.Events!.Count);
-        string[] logged;
-        lock (lines)
-            logged = [.. lines.Where(l => l.Contains("malformed", StringComparison.Ordinal))];
+        string[] logged = [.. lines.Where(l => l.Contains("malformed", StringComparison.Ordinal))];
         var line = Assert.Single(logged);
         Assert.StartsWith($"Warning Doorman.Matrix.Sync.SyncLoop: Skipped {8 * Kinds} malformed events", line, StringComparison.Ordinal);
         Assert.Contains("!knocked:localhost: 16", line, StringComparison.Ordinal);

@@ -36,7 +36,7 @@ public sealed class LndPayeeTests
     {
         await using var node = await SandboxLightningNode.StartAsync();
         var other = node.SignInvoicesWithAnotherKey();
-        var lines = new List<string>();
+        var lines = new LogLineCollection();
         using var logs = LoggerFactory.Create(b => b.AddProvider(new RecordingLoggerProvider(lines)));
         using var backend = Backend(node, logger: logs.CreateLogger<LndPaymentBackend>());
 
@@ -58,7 +58,7 @@ public sealed class LndPayeeTests
         using var folder = new TempDirectory();
         var state = await DatabaseStateAsync(folder);
         await using var node = await SandboxLightningNode.StartAsync(new SandboxLightningOptions { AuthFailuresAsUnknown = refusalsAsLnd });
-        var lines = new List<string>();
+        var lines = new LogLineCollection();
         using var logs = LoggerFactory.Create(b => b.AddProvider(new RecordingLoggerProvider(lines)));
 
         using (var backend = Backend(node, macaroonHex: node.InvoiceMacaroonHex, state: state, logger: logs.CreateLogger<LndPaymentBackend>()))
@@ -105,7 +105,7 @@ public sealed class LndPayeeTests
         await using var previous = await SandboxLightningNode.StartAsync();
         var state = new MemoryPaymentState();
         await state.SetAsync(LndPaymentBackend.NodeKeyState, previous.IdentityPubKey, CancellationToken.None);
-        var lines = new List<string>();
+        var lines = new LogLineCollection();
         using var logs = LoggerFactory.Create(b => b.AddProvider(new RecordingLoggerProvider(lines)));
         using var pinned = Backend(node, macaroonHex: node.InvoiceMacaroonHex, state: state);
         await Assert.ThrowsAsync<PaymentBackendException>(() => pinned.CreateInvoiceAsync(Request(), CancellationToken.None));

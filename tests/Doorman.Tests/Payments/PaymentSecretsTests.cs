@@ -28,7 +28,7 @@ public sealed class PaymentSecretsTests
     {
         await using var node = await SandboxLightningNode.StartAsync(new SandboxLightningOptions { AuthFailuresAsUnknown = refusalsAsLnd });
         var wrong = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(96));
-        var lines = new List<string>();
+        var lines = new LogLineCollection();
         using var logs = Recording(lines);
         using var backend = Backend(node, macaroonHex: wrong, logger: logs.CreateLogger<LndPaymentBackend>());
 
@@ -43,7 +43,7 @@ public sealed class PaymentSecretsTests
     {
         var node = await SandboxLightningNode.StartAsync();
         var macaroon = node.InvoiceMacaroonHex;
-        var lines = new List<string>();
+        var lines = new LogLineCollection();
         using var logs = Recording(lines);
         using var backend = Backend(node, macaroonHex: macaroon, logger: logs.CreateLogger<LndPaymentBackend>());
         await node.DisposeAsync();
@@ -61,7 +61,7 @@ public sealed class PaymentSecretsTests
         await using var impostor = await SandboxLightningNode.StartAsync();
         var macaroon = Base64Url.EncodeToString(Convert.FromHexString(node.InvoiceMacaroonHex));
         var uri = $"lndconnect://127.0.0.1:{node.Address.Port}?cert={Base64Url.EncodeToString(impostor.TlsCertificateDer)}&macaroon={macaroon}";
-        var lines = new List<string>();
+        var lines = new LogLineCollection();
         using var logs = Recording(lines);
         using var backend = Backend(node, logger: logs.CreateLogger<LndPaymentBackend>(), configure: o =>
         {
@@ -85,7 +85,7 @@ public sealed class PaymentSecretsTests
     {
         await using var node = await SandboxLightningNode.StartAsync();
         node.SignInvoicesWithAnotherKey();
-        var lines = new List<string>();
+        var lines = new LogLineCollection();
         using var logs = Recording(lines);
         using var backend = Backend(node, logger: logs.CreateLogger<LndPaymentBackend>());
 
@@ -114,7 +114,7 @@ public sealed class PaymentSecretsTests
         await using var server = await SandboxBtcPayServer.StartAsync();
         const string wrong = "0123456789abcdef0123456789abcdef01234567";
         const string secret = "whsec-7c1f0e2d9b8a";
-        var lines = new List<string>();
+        var lines = new LogLineCollection();
         await using var bot = await BtcPayTestBot.StartAsync(server, wrong, registerWebhook: true,
             settings: new Dictionary<string, string?> { ["WebhookSecret"] = secret }, logLines: lines);
 
@@ -133,7 +133,7 @@ public sealed class PaymentSecretsTests
     {
         await using var server = await SandboxBtcPayServer.StartAsync();
         var apiKey = server.CreateApiKey("btcpay.store.canviewinvoices");
-        var lines = new List<string>();
+        var lines = new LogLineCollection();
         await using var bot = await BtcPayTestBot.StartAsync(server, apiKey, registerWebhook: true, logLines: lines);
 
         var errors = await BtcPayFailuresAsync(bot.Backend, lookupFails: false);
@@ -150,7 +150,7 @@ public sealed class PaymentSecretsTests
     {
         await using var server = await SandboxBtcPayServer.StartAsync();
         var apiKey = server.CreateApiKey(BtcPayTestBot.BotPermissions);
-        var lines = new List<string>();
+        var lines = new LogLineCollection();
         await using var bot = await BtcPayTestBot.StartAsync(server, apiKey, registerWebhook: true, logLines: lines);
 
         await server.GoDownAsync(outage);
@@ -183,15 +183,13 @@ public sealed class PaymentSecretsTests
         return errors;
     }
 
-    private static ILoggerFactory Recording(List<string> lines) =>
+    private static ILoggerFactory Recording(LogLineCollection lines) =>
         LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(new RecordingLoggerProvider(lines)));
 
-    private static void AssertNeverShown(IReadOnlyCollection<Exception> errors, List<string> lines, params string[] secrets)
+    private static void AssertNeverShown(IReadOnlyCollection<Exception> errors, LogLineCollection lines, params string[] secrets)
     {
         Assert.NotEmpty(errors);
-        List<string> logged;
-        lock (lines)
-            logged = [.. lines];
+        List<string> logged = [.. lines];
         foreach (var secret in secrets)
         {
             Assert.All(errors, e => Assert.DoesNotContain(secret, e.Message, StringComparison.OrdinalIgnoreCase));

@@ -35,8 +35,42 @@ public sealed class XunitLoggerProvider(ITestOutputHelper output, LogLevel minim
     }
 }
 
-/// <summary>Keeps every log line in a list, for tests that assert on what the bot did (e.g. that it waited out a 429).</summary>
-public sealed class RecordingLoggerProvider(List<string> lines) : ILoggerProvider
+/// <summary>
+/// Log lines written by the bot's background work while a test reads them. Every read is a snapshot taken
+/// under the lock, so a test may enumerate (Assert.Contains, Assert.All) while the bot goes on logging.
+/// </summary>
+public sealed class LogLineCollection : IReadOnlyCollection<string>
+{
+    private readonly List<string> _lines = [];
+
+    public int Count
+    {
+        get
+        {
+            lock (_lines)
+                return _lines.Count;
+        }
+    }
+
+    public void Add(string line)
+    {
+        lock (_lines)
+            _lines.Add(line);
+    }
+
+    public IEnumerator<string> GetEnumerator()
+    {
+        List<string> snapshot;
+        lock (_lines)
+            snapshot = [.. _lines];
+        return snapshot.GetEnumerator();
+    }
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+}
+
+/// <summary>Keeps every log line, for tests that assert on what the bot did (e.g. that it waited out a 429).</summary>
+public sealed class RecordingLoggerProvider(LogLineCollection lines) : ILoggerProvider
 {
     public ILogger CreateLogger(string categoryName) => new Logger(lines, categoryName);
 
@@ -44,16 +78,13 @@ public sealed class RecordingLoggerProvider(List<string> lines) : ILoggerProvide
     {
     }
 
-    private sealed class Logger(List<string> lines, string category) : ILogger
+    private sealed class Logger(LogLineCollection lines, string category) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
         public bool IsEnabled(LogLevel logLevel) => true;
 
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-        {
-            lock (lines)
-                lines.Add($"{logLevel} {category}: {formatter(state, exception)}");
-        }
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            lines.Add($"{logLevel} {category}: {formatter(state, exception)}");
     }
 }

@@ -67,7 +67,7 @@ internal sealed class BtcPayTestBot : IAsyncDisposable
         TimeProvider? time = null,
         TempDirectory? databaseFolder = null,
         int port = 0,
-        List<string>? logLines = null)
+        LogLineCollection? logLines = null)
     {
         var owned = databaseFolder is null ? new TempDirectory() : null;
         var folder = databaseFolder ?? owned!;
