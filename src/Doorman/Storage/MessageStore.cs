@@ -10,6 +10,9 @@ public enum MessageKind
 
     /// <summary><c>{"data": …, "body": …}</c>: render a QR code of data, upload it, send an <c>m.image</c>.</summary>
     Qr,
+
+    /// <summary><c>{"fileName": …, "mimeType": …, "body": …, "data": base64}</c>: upload data, send an <c>m.file</c>.</summary>
+    File,
 }
 
 /// <param name="RoomId">Null for a DM whose room is found or made when sending.</param>
