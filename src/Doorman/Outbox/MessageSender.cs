@@ -39,7 +39,14 @@ public sealed partial class MessageSender(
         try
         {
             roomId ??= await directMessages.GetOrCreateAsync(message.UserId!, cancellationToken);
-            var content = message.Kind == MessageKind.Qr ? await UploadQrAsync(message.Content, cancellationToken) : Parse(message.Content);
+            // A resend after a crash uploads again (an unreferenced upload is harmless), but sends with the same
+            // transaction id, so the room still gets one message.
+            var content = message.Kind switch
+            {
+                MessageKind.Qr => await UploadQrAsync(message.Content, cancellationToken),
+                MessageKind.File => await UploadFileAsync(message.Content, cancellationToken),
+                _ => Parse(message.Content),
+            };
             var eventId = await matrix.SendEventAsync(roomId, EventTypes.Message, message.TxnId, content, cancellationToken);
             await database.WriteAsync(tx => store.MarkSentAsync(tx, message.Id, eventId, Time.GetUtcNow()), cancellationToken);
         }
@@ -90,6 +97,25 @@ public sealed partial class MessageSender(
             Body = caption,
             Url = uri,
             Info = new ImageInfo { MimeType = "image/png", Size = png.Length, Width = size, Height = size },
+        }, MatrixJson.MessageContent);
+    }
+
+    private async Task<JsonElement> UploadFileAsync(string payload, CancellationToken cancellationToken)
+    {
+        using var doc = JsonDocument.Parse(payload);
+        var fileName = doc.RootElement.GetProperty("fileName").GetString()!;
+        var mimeType = doc.RootElement.GetProperty("mimeType").GetString()!;
+        var caption = doc.RootElement.GetProperty("body").GetString()!;
+        var data = doc.RootElement.GetProperty("data").GetBytesFromBase64();
+        var uri = await matrix.UploadAsync(data, mimeType, fileName, cancellationToken);
+        return JsonSerializer.SerializeToElement(new MessageContent
+        {
+            MsgType = MessageContent.File,
+            // CS API v1.10 §"Media captions": the body is the file name, or a caption when filename says the name.
+            Body = caption.Length > 0 ? caption : fileName,
+            FileName = fileName,
+            Url = uri,
+            Info = new ImageInfo { MimeType = mimeType, Size = data.Length },
         }, MatrixJson.MessageContent);
     }
 
