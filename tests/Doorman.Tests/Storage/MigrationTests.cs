@@ -82,5 +82,48 @@ public sealed class MigrationTests : IDisposable
         Assert.Equal(1, await after.ExecuteScalarAsync<long>(
             "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'membership_actions_due'"));
     }
-}
 
+    [Fact]
+    public async Task Outgoing_messages_from_before_the_file_migration_survive_its_table_rebuild()
+    {
+        var database = new Database(_dir.File("doorman.db"));
+        // The database as an older bot left it: every migration before 0007, a sent message and a pending QR code.
+        const string Indexes = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'outgoing_messages' AND sql IS NOT NULL ORDER BY name";
+        List<(string Name, string Sql)> indexesBefore;
+        await using (var connection = await database.OpenAsync(CancellationToken.None))
+        {
+            await connection.ExecuteAsync("CREATE TABLE schema_migrations (version TEXT PRIMARY KEY, applied_at INTEGER NOT NULL);");
+            foreach (var (version, sql) in Migrator.Migrations().Where(m => string.CompareOrdinal(m.Version, "0007") < 0))
+            {
+                await connection.ExecuteAsync(sql);
+                await connection.ExecuteAsync("INSERT INTO schema_migrations VALUES (@version, 0)", new { version });
+            }
+            await connection.ExecuteAsync(
+                """
+                INSERT INTO outgoing_messages (id, room_id, user_id, txn_id, kind, content, status, attempts, next_attempt_at, last_error, event_id, created_at, updated_at)
+                VALUES (3, '!room:localhost', NULL, 'doorman.a', 'message', '{"msgtype":"m.notice","body":"hi"}', 'sent', 1, 10, NULL, '$sent', 1, 2),
+                       (4, NULL, '@member:localhost', 'doorman.b', 'qr', '{"data":"lightning:x","body":"QR"}', 'pending', 2, 20, 'timeout', NULL, 3, 4)
+                """);
+            indexesBefore = (await connection.QueryAsync<(string, string)>(Indexes)).ToList();
+        }
+
+        await new Migrator(database, TimeProvider.System, NullLogger<Migrator>.Instance).MigrateAsync(CancellationToken.None);
+
+        await using var after = await database.OpenAsync(CancellationToken.None);
+        var rows = (await after.QueryAsync<(long Id, string? RoomId, string? UserId, string TxnId, string Kind, string Status, long Attempts, string? LastError, string? EventId, long NextAttemptAt)>(
+            "SELECT id, room_id, user_id, txn_id, kind, status, attempts, last_error, event_id, next_attempt_at FROM outgoing_messages ORDER BY id")).ToList();
+        Assert.Equal(
+            [(3L, "!room:localhost", null, "doorman.a", "message", "sent", 1L, null, "$sent", 10L), (4L, null, "@member:localhost", "doorman.b", "qr", "pending", 2L, "timeout", null, 20L)],
+            rows);
+        Assert.Equal("""{"data":"lightning:x","body":"QR"}""", await after.ExecuteScalarAsync<string>("SELECT content FROM outgoing_messages WHERE id = 4"));
+        // The new kind is allowed now, the others still checked, and the table's indexes are back.
+        await after.ExecuteAsync(
+            "INSERT INTO outgoing_messages (room_id, txn_id, kind, content, status, next_attempt_at, created_at, updated_at) VALUES ('!room:localhost', 'doorman.c', 'file', '{}', 'pending', 0, 0, 0)");
+        await Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() => after.ExecuteAsync(
+            "INSERT INTO outgoing_messages (room_id, txn_id, kind, content, status, next_attempt_at, created_at, updated_at) VALUES ('!room:localhost', 'doorman.d', 'video', '{}', 'pending', 0, 0, 0)"));
+        await Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() => after.ExecuteAsync(
+            "INSERT INTO outgoing_messages (room_id, txn_id, kind, content, status, next_attempt_at, created_at, updated_at) VALUES ('!room:localhost', 'doorman.a', 'file', '{}', 'pending', 0, 0, 0)"));
+        Assert.Equal(["outgoing_messages_due", "outgoing_messages_finished"], indexesBefore.Select(i => i.Name));
+        Assert.Equal(indexesBefore, (await after.QueryAsync<(string, string)>(Indexes)).ToList());
+    }
+}
