@@ -1,4 +1,5 @@
 using System.Globalization;
+using Humanizer;
 
 namespace Doorman.Access;
 
@@ -98,4 +99,12 @@ public static class Quantities
     /// <summary>An instant as members read it: "2026-12-25 18:30 UTC".</summary>
     public static string FormatTime(DateTimeOffset time) =>
         time.ToUniversalTime().ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// An instant and how far it is from <paramref name="now"/>: "2026-12-25 18:30 UTC (3 days from now)",
+    /// "2026-12-01 10:00 UTC (2 days ago)". In English whatever the machine's culture: the invariant culture takes
+    /// Humanizer's neutral (English) words.
+    /// </summary>
+    public static string FormatWhen(DateTimeOffset time, DateTimeOffset now) =>
+        $"{FormatTime(time)} ({time.Humanize(dateToCompareAgainst: now, culture: CultureInfo.InvariantCulture)})";
 }

@@ -77,4 +77,43 @@ public sealed class QuantitiesTests
     [InlineData(86_400, "1 day")]
     public void Durations_are_shown_in_the_largest_exact_unit(long seconds, string shown) =>
         Assert.Equal(shown, Quantities.FormatDuration(TimeSpan.FromSeconds(seconds)));
+
+    private static readonly DateTimeOffset Now = new(2026, 12, 22, 18, 30, 0, TimeSpan.Zero);
+
+    [Theory]
+    [InlineData(3 * 86_400.0, "2026-12-25 18:30 UTC (3 days from now)")]
+    [InlineData(25 * 3600.0, "2026-12-23 19:30 UTC (tomorrow)")]
+    [InlineData(2 * 3600.0, "2026-12-22 20:30 UTC (2 hours from now)")]
+    [InlineData(14 * 86_400.0, "2027-01-05 18:30 UTC (14 days from now)")]
+    public void Future_times_say_how_far_ahead_they_are(double seconds, string shown) =>
+        Assert.Equal(shown, Quantities.FormatWhen(Now.AddSeconds(seconds), Now));
+
+    [Theory]
+    [InlineData(-(2 * 86_400.0 + 8.5 * 3600), "2026-12-20 10:00 UTC (2 days ago)")]
+    [InlineData(-5 * 60.0, "2026-12-22 18:25 UTC (5 minutes ago)")]
+    [InlineData(-25 * 3600.0, "2026-12-21 17:30 UTC (yesterday)")]
+    public void Past_times_say_how_long_ago_they_were(double seconds, string shown) =>
+        Assert.Equal(shown, Quantities.FormatWhen(Now.AddSeconds(seconds), Now));
+
+    [Theory]
+    [InlineData(0.0, "2026-12-22 18:30 UTC (now)")]
+    [InlineData(0.2, "2026-12-22 18:30 UTC (now)")]
+    [InlineData(-0.2, "2026-12-22 18:29 UTC (now)")]
+    public void A_time_within_half_a_second_is_now(double seconds, string shown) =>
+        Assert.Equal(shown, Quantities.FormatWhen(Now.AddSeconds(seconds), Now));
+
+    [Fact]
+    public void Times_years_away_are_counted_in_years()
+    {
+        Assert.Equal("2029-12-22 18:30 UTC (3 years from now)", Quantities.FormatWhen(Now.AddYears(3), Now));
+        Assert.Equal("2016-12-22 18:30 UTC (10 years ago)", Quantities.FormatWhen(Now.AddYears(-10), Now));
+    }
+
+    [Fact]
+    public void A_time_given_in_another_offset_is_shown_in_UTC_and_compared_as_the_same_instant()
+    {
+        var inBerlin = new DateTimeOffset(2026, 12, 25, 19, 30, 0, TimeSpan.FromHours(1));
+        var nowInTokyo = Now.ToOffset(TimeSpan.FromHours(9));
+        Assert.Equal("2026-12-25 18:30 UTC (3 days from now)", Quantities.FormatWhen(inBerlin, nowInTokyo));
+    }
 }
