@@ -7,20 +7,48 @@ public static class AccessRules
 {
     /// <summary>
     /// The new expiry after paying for <paramref name="period"/>: it runs from the later of now and the current
-    /// expiry, so paying early never loses days (DESIGN rule 3). A lifetime plan (null period) or a current
-    /// lifetime subscription gives null (never expires).
+    /// expiry, so paying early never loses days (DESIGN rule 3); paid within the room's <paramref name="grace"/> after
+    /// the end, it runs from that end, so grace gives no free days and loses none. A lifetime plan (null period) or a
+    /// current lifetime subscription gives null (never expires).
     /// Total: it never throws. A sum past the last instant a <see cref="DateTimeOffset"/> holds saturates at
     /// <see cref="DateTimeOffset.MaxValue"/> (9999-12-31), so a settlement is always applied. Orders do not get
     /// near that: <see cref="OrderLimits.BeyondReach"/> refuses, at order time, one that would take paid time more
     /// than <see cref="OrderLimits.MaxPaidAhead"/> ahead.
     /// </summary>
-    public static DateTimeOffset? Extend(DateTimeOffset? currentExpiry, bool hasSubscription, TimeSpan? period, DateTimeOffset now)
+    public static DateTimeOffset? Extend(DateTimeOffset? currentExpiry, bool hasSubscription, TimeSpan? period, DateTimeOffset now,
+        TimeSpan grace = default)
     {
         if (period is null || (hasSubscription && currentExpiry is null))
             return null;
-        var from = hasSubscription && currentExpiry is { } current && current > now ? current : now;
+        var from = hasSubscription && currentExpiry is { } current && Instants.AddSaturating(current, grace) > now ? current : now;
         return Instants.AddSaturating(from, period.Value);
     }
+
+    /// <summary>
+    /// When to remind a member before <paramref name="expiresAt"/>: the owner's lead (<c>remind</c>), never more than
+    /// half the <paramref name="period"/> just added, else <see cref="ReminderLead"/>. Null, no reminder: lifetime,
+    /// the owner said <c>remind off</c> (a zero lead), or the member said <c>reminders off</c>.
+    /// </summary>
+    public static DateTimeOffset? RemindAt(DateTimeOffset? expiresAt, TimeSpan? period, TimeSpan? ownerLead, bool remindersOff)
+    {
+        if (expiresAt is not { } end || remindersOff || ownerLead == TimeSpan.Zero)
+            return null;
+        var lead = ownerLead is { } chosen
+            ? period is { } p && chosen > p / 2 ? p / 2 : chosen
+            : ReminderLead(period);
+        return lead is { } l && l > TimeSpan.Zero ? Instants.AddSaturating(end, -l) : null;
+    }
+
+    /// <summary>
+    /// Whether a member may start the room's free trial: the room offers one, and the member has neither taken it
+    /// before nor ever paid for the room.
+    /// </summary>
+    public static TrialRefusal? MayStartTrial(Gate gate, bool tookTrial, bool paidBefore, Subscription? current, DateTimeOffset now) =>
+        gate.Trial is null ? TrialRefusal.NotOffered
+        : tookTrial ? TrialRefusal.TakenBefore
+        : paidBefore ? TrialRefusal.PaidBefore
+        : current is { IsActive: true } && (current.ExpiresAt is null || current.ExpiresAt > now) ? TrialRefusal.HasAccess
+        : null;
 
     /// <summary>
     /// How long before the end of a period the member is reminded to renew: three days for periods of a week or
@@ -66,6 +94,16 @@ public static class AccessRules
             return RemovalDecision.No("they have time left");
         return RemovalDecision.Yes;
     }
+}
+
+/// <summary>Why a member may not start a free trial.</summary>
+public enum TrialRefusal
+{
+    NotOffered,
+    TakenBefore,
+    PaidBefore,
+    /// <summary>They have time in the room already: a trial would add nothing.</summary>
+    HasAccess,
 }
 
 public sealed record RemovalDecision(bool Allowed, string? WhyNot)

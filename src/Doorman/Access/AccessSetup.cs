@@ -9,6 +9,7 @@ public static class AccessSetup
         services.AddSingleton<Settlements>();
         services.AddSingleton<Sweeper>();
         services.AddSingleton<Ordering>();
+        services.AddSingleton<Terms>();
         services.AddSingleton<InvitesAwaitingPower>();
         return services;
     }

@@ -3,14 +3,19 @@ using Microsoft.Extensions.Options;
 
 namespace Doorman.Access;
 
-/// <summary>A member asks for access to a room (<c>join</c>, <c>renew</c>, a knock).</summary>
+/// <summary>A member asks for access to a room (<c>join</c>, <c>renew</c>, a knock), or a reminder offers a renewal.</summary>
 /// <param name="RequestRoomId">The member's DM where they asked, if they asked in one.</param>
-public sealed record OrderRequest(string RoomId, string UserId, string? RequestRoomId);
+/// <param name="Plan">The plan asked for; null: for a renewal the member's current plan, else the room's default.</param>
+/// <param name="Renewal">Extends the member's time (<c>renew</c>, a reminder): an omitted plan means the one they are on.</param>
+/// <param name="Validity">How long the invoice stays payable; null: <c>Payments:InvoiceExpiry</c>.</param>
+public sealed record OrderRequest(string RoomId, string UserId, string? RequestRoomId, string? Plan = null, bool Renewal = false,
+    OrderOrigin Origin = OrderOrigin.Command, TimeSpan? Validity = null);
 
 /// <summary>What asking for access came to.</summary>
 public abstract record OrderResult;
 
 /// <summary>An invoice was issued and the order recorded.</summary>
+/// <param name="Gate">The room, with the price and period of the plan ordered.</param>
 /// <param name="CurrentExpiry">The member's running time, which paying extends; null when they have none.</param>
 /// <param name="Resent">
 /// The member's open invoice for the room, sent again: no new order, no call to the payment backend
@@ -33,8 +38,10 @@ public enum OrderRefusal
 {
     /// <summary>The room is not gated: there is nothing to buy.</summary>
     NotGated,
-    /// <summary>The owners stopped selling.</summary>
+    /// <summary>The owners stopped selling (<c>off</c>), and the member has no time to renew.</summary>
     Paused,
+    /// <summary>The room has no plan by the name asked for.</summary>
+    UnknownPlan,
     /// <summary>The member already has lifetime access.</summary>
     Lifetime,
     /// <summary>The payment backend could not make an invoice (down, or refused us).</summary>
@@ -93,13 +100,17 @@ public sealed partial class Ordering(
     private async Task<OrderResult> PlaceAloneAsync(OrderRequest request, Func<ITx, OrderPlaced, Task<bool>> record, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        var (gate, subscription, open) = await database.ReadAsync(async tx =>
-            (await gates.GetAsync(tx, request.RoomId), await subscriptions.GetAsync(tx, request.RoomId, request.UserId),
-                await orders.OpenForMemberAsync(tx, request.UserId, now)), cancellationToken);
-        if (gate is null)
+        var (room, plans, subscription, open) = await database.ReadAsync(async tx =>
+            (await gates.GetAsync(tx, request.RoomId), await gates.GetPlansAsync(tx, request.RoomId),
+                await subscriptions.GetAsync(tx, request.RoomId, request.UserId), await orders.OpenForMemberAsync(tx, request.UserId, now)), cancellationToken);
+        if (room is null)
             return new OrderRefused(OrderRefusal.NotGated, null);
-        if (!gate.Enabled)
-            return new OrderRefused(OrderRefusal.Paused, gate);
+        // Sales off: nobody new, but members keep their time and may renew it.
+        if (!room.Enabled && subscription is not { IsActive: true })
+            return new OrderRefused(OrderRefusal.Paused, room);
+        if (ChoosePlan(request, room, plans, subscription) is not { } plan)
+            return new OrderRefused(OrderRefusal.UnknownPlan, room);
+        var gate = room with { PriceMsat = plan.PriceMsat, Period = plan.Period };
         if (subscription is { ExpiresAt: null, ExpiredAt: null })
             return new OrderRefused(OrderRefusal.Lifetime, gate);
         var currentExpiry = subscription is { ExpiredAt: null } ? subscription.ExpiresAt : null;
@@ -139,7 +150,8 @@ public sealed partial class Ordering(
         CreatedInvoice invoice;
         try
         {
-            invoice = await payments.CreateInvoiceAsync(new InvoiceRequest(orderId, gate.PriceMsat, Memo(gate), options.Value.InvoiceExpiry), cancellationToken);
+            invoice = await payments.CreateInvoiceAsync(
+                new InvoiceRequest(orderId, gate.PriceMsat, Memo(gate), request.Validity ?? options.Value.InvoiceExpiry), cancellationToken);
         }
         catch (PaymentBackendException e)
         {
@@ -147,8 +159,9 @@ public sealed partial class Ordering(
             return new OrderRefused(OrderRefusal.PaymentsUnavailable, gate);
         }
 
-        var order = new Order(orderId, request.RoomId, request.UserId, Plans.Default, gate.PriceMsat, gate.Period, payments.Name,
-            invoice.Reference, invoice.Bolt11, invoice.PaymentHash, OrderStatus.Pending, null, now, invoice.ExpiresAt, null, request.RequestRoomId);
+        var order = new Order(orderId, request.RoomId, request.UserId, plan.Name, gate.PriceMsat, gate.Period, payments.Name,
+            invoice.Reference, invoice.Bolt11, invoice.PaymentHash, OrderStatus.Pending, null, now, invoice.ExpiresAt, null, request.RequestRoomId,
+            request.Origin);
         var placed = new OrderPlaced(order, gate, currentExpiry);
         var recorded = await database.WriteAsync(async tx =>
         {
@@ -160,6 +173,19 @@ public sealed partial class Ordering(
         if (recorded)
             LogOrdered(orderId, request.UserId, request.RoomId, gate.PriceMsat);
         return placed;
+    }
+
+    /// <summary>
+    /// The plan asked for by name; else, for a renewal, the plan the member is on (if the room still has it); else the
+    /// default. Null: the name asked for is not one of the room's plans.
+    /// </summary>
+    private static Plan? ChoosePlan(OrderRequest request, Gate gate, IReadOnlyList<Plan> plans, Subscription? subscription)
+    {
+        if (request.Plan is { } asked)
+            return plans.FirstOrDefault(p => p.Name.Equals(asked, StringComparison.OrdinalIgnoreCase));
+        if (request.Renewal && subscription?.PlanName is { } current && plans.FirstOrDefault(p => p.Name == current) is { } same)
+            return same;
+        return plans.FirstOrDefault(p => p.Name == gate.DefaultPlan);
     }
 
     /// <summary>What the member's wallet shows: "VIP lounge: 30 days of access (1,000 sats)".</summary>

@@ -20,6 +20,14 @@ public interface IDatabase
 public interface IGateStore
 {
     Task<Gate?> GetAsync(ITx tx, string roomId);
+
+    /// <summary>The room's plans, the default first, then by name.</summary>
+    Task<IReadOnlyList<Plan>> GetPlansAsync(ITx tx, string roomId);
+}
+
+public interface IExemptionStore
+{
+    Task<bool> IsExemptAsync(ITx tx, string roomId, string userId);
 }
 
 public interface IOrderStore
@@ -36,14 +44,20 @@ public interface IOrderStore
 
     /// <summary>Marks an order applied from pending or expired; false if it was neither (applied already).</summary>
     Task<bool> MarkAppliedAsync(ITx tx, string id, long paidMsat, DateTimeOffset now);
+
+    /// <summary>Whether the member has ever paid for the room (an applied order).</summary>
+    Task<bool> HasPaidAsync(ITx tx, string roomId, string userId);
 }
 
 public interface ISubscriptionStore
 {
     Task<Subscription?> GetAsync(ITx tx, string roomId, string userId);
 
-    /// <summary>Sets the expiry (creating the subscription); clears the sweep's marks so the new deadline is acted on.</summary>
-    Task SetExpiryAsync(ITx tx, string roomId, string userId, DateTimeOffset? expiresAt, SubscriptionSource source, DateTimeOffset now);
+    /// <summary>
+    /// Sets the member's term (creating the subscription); clears the sweep's marks so the new deadlines are acted on.
+    /// The member's <c>reminders off</c> is kept.
+    /// </summary>
+    Task SetTermAsync(ITx tx, string roomId, string userId, Term term, DateTimeOffset now);
 
     /// <summary>Subscriptions whose expiry plus their room's grace has passed and that the sweep has not handled yet.</summary>
     Task<IReadOnlyList<DueSubscription>> DueAsync(ITx tx, DateTimeOffset now, int limit);
@@ -56,6 +70,18 @@ public interface ISubscriptionStore
 
     /// <summary>Claims a reminder once, and only for the expiry seen.</summary>
     Task<bool> ClaimReminderAsync(ITx tx, DueSubscription due, DateTimeOffset now);
+
+    /// <summary>Subscriptions in rooms with grace whose time has ended, not yet told so, not yet claimed for removal.</summary>
+    Task<IReadOnlyList<DueSubscription>> EndsDueAsync(ITx tx, DateTimeOffset now, int limit);
+
+    /// <summary>Claims the end-of-time notice once, and only for the expiry seen.</summary>
+    Task<bool> ClaimEndAsync(ITx tx, DueSubscription due, DateTimeOffset now);
+
+    /// <summary>Whether the member has taken the room's free trial.</summary>
+    Task<bool> TookTrialAsync(ITx tx, string roomId, string userId);
+
+    /// <summary>Records that the member took the room's free trial; false if they had already.</summary>
+    Task<bool> RecordTrialAsync(ITx tx, string roomId, string userId, DateTimeOffset now);
 
     /// <summary>The earliest deadline not yet acted on — a removal (expiry plus grace) or a reminder — if any.</summary>
     Task<DateTimeOffset?> NextDeadlineAsync(ITx tx);
@@ -94,7 +120,14 @@ public interface IMemberNotices
     /// </summary>
     Task PaidLateAsync(ITx tx, Order order, DateTimeOffset now);
 
-    Task ReminderAsync(ITx tx, DueSubscription due, DateTimeOffset now);
+    /// <summary>The member's time ends soon: how to renew, with <paramref name="invoice"/> when one could be made.</summary>
+    Task ReminderAsync(ITx tx, DueSubscription due, Order? invoice, DateTimeOffset now);
+
+    /// <summary>
+    /// The member's time (or trial) ended and the room has grace: until when they can still renew, with
+    /// <paramref name="invoice"/> when one could be made.
+    /// </summary>
+    Task TimeEndedAsync(ITx tx, DueSubscription due, DateTimeOffset removalAt, Order? invoice, DateTimeOffset now);
 }
 
 /// <summary>
@@ -113,6 +146,29 @@ public interface IRoomFacts
 /// <param name="MemberBanned">The member's membership in the room is <c>ban</c>: an invite would be refused.</param>
 /// <param name="BotCanInvite">The bot's power level reaches the room's <c>invite</c> level.</param>
 public sealed record RoomFacts(bool MemberBanned, bool BotCanInvite, long BotLevel, long InviteLevel);
+
+/// <summary>What kind of thing the bot could not do, for <see cref="IOwnerAlerts"/>.</summary>
+public enum AlertKind
+{
+    /// <summary>An invite or a kick in a room was refused (no power, the room gone) or kept failing.</summary>
+    Membership,
+    /// <summary>The payment backend has not answered for more than five minutes.</summary>
+    Payments,
+}
+
+/// <summary>
+/// Tells owners what the bot could not do, once per incident and once when it is over: by DM to the room's owners who
+/// gave commands there and to the operators (Messaging words it). Written in the caller's transaction.
+/// </summary>
+public interface IOwnerAlerts
+{
+    /// <summary>Opens the incident; only the first report of an open incident tells anyone.</summary>
+    /// <param name="roomId">Null: an incident of the whole bot, told to every owner.</param>
+    Task<bool> RaiseAsync(ITx tx, string? roomId, AlertKind kind, string detail, DateTimeOffset now);
+
+    /// <summary>Closes the incident, telling the same people, if one was open.</summary>
+    Task<bool> ClearAsync(ITx tx, string? roomId, AlertKind kind, DateTimeOffset now);
+}
 
 /// <summary>"A deadline changed": the sweep must run at that deadline, unless it already runs earlier.</summary>
 public interface IDeadlineSignal

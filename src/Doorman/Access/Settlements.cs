@@ -21,7 +21,9 @@ public enum SettlementOutcome
 public sealed partial class Settlements(
     IDatabase database,
     IOrderStore orders,
+    IGateStore gates,
     ISubscriptionStore subscriptions,
+    Terms terms,
     IMembershipActions actions,
     ICursorStore cursors,
     IMemberNotices notices,
@@ -73,11 +75,10 @@ public sealed partial class Settlements(
                     await notices.PaidLateAsync(tx, order, now);
                     LogPaidLate(order.Id, order.ExpiresAt);
                 }
-                var current = await subscriptions.GetAsync(tx, order.RoomId, order.UserId);
-                var active = current is { ExpiredAt: null };
-                var expiry = AccessRules.Extend(current?.ExpiresAt, active, order.Period, now);
-                await subscriptions.SetExpiryAsync(tx, order.RoomId, order.UserId, expiry, SubscriptionSource.Paid, now);
-                await actions.EnqueueAsync(tx, order.RoomId, order.UserId, MembershipActionKind.Invite, null, "order:" + order.Id, now);
+                // Paid within the room's grace, the time runs from the member's end: no free days, none lost.
+                var gate = await gates.GetAsync(tx, order.RoomId) ?? new Gate(order.RoomId, order.RoomId, true, TimeSpan.Zero, order.AmountMsat, order.Period);
+                var term = await terms.AddAsync(tx, gate, order.UserId, SubscriptionSource.Paid, order.PlanName, order.Period, gate.Grace, "order:" + order.Id, now);
+                var expiry = term.ExpiresAt;
                 if (update.PaidMsat > order.AmountMsat)
                     LogOverpaid(order.Id, update.PaidMsat - order.AmountMsat);
                 LogApplied(order.Id, order.UserId, order.RoomId, expiry);
@@ -98,6 +99,10 @@ public sealed partial class Settlements(
                 if (!await orders.FinishAsync(tx, order.Id, OrderStatus.Expired, null, now))
                     return (SettlementOutcome.AlreadyDone, null);
                 await notices.InvoiceExpiredAsync(tx, order, now);
+                // A knock is declined by kicking the knocker (CS API §"Knocking on rooms": a kick rejects the knock);
+                // the membership worker does it only while they are still knocking.
+                if (order.Origin == OrderOrigin.Knock && await subscriptions.GetAsync(tx, order.RoomId, order.UserId) is not { IsActive: true })
+                    await actions.EnqueueAsync(tx, order.RoomId, order.UserId, MembershipActionKind.Kick, null, MembershipCauses.DeclineKnock(order.Id), now);
                 return (SettlementOutcome.Expired, null);
             }
             default:

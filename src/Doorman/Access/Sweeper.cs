@@ -3,19 +3,29 @@ namespace Doorman.Access;
 /// <summary>
 /// Decides what deadlines bring (DESIGN §3 "Scheduler"): every subscription whose expiry plus grace has passed is
 /// claimed with a conditional update — so each deadline is acted on once, even by overlapping sweeps — and its
-/// removal queued in the same transaction; every reminder that has come due is claimed and queued likewise.
-/// Returns the next deadline, so the next sweep can run right at it.
+/// removal queued in the same transaction. Reminders, and in rooms with grace the notice that time has ended, carry a
+/// renewal invoice: it is asked of the payment backend first, then the claim and the notice are written together
+/// with the order (<see cref="Ordering"/>). Returns the next deadline, so the next sweep can run right at it.
 /// </summary>
 public sealed partial class Sweeper(
     IDatabase database,
+    IGateStore gates,
     ISubscriptionStore subscriptions,
+    IExemptionStore exemptions,
     IMembershipActions actions,
     IMemberNotices notices,
+    Ordering ordering,
     OutboxSignals signals,
     TimeProvider time,
     ILogger<Sweeper> logger)
 {
     private const int Batch = 200;
+
+    /// <summary>The longest a renewal invoice stays payable.</summary>
+    public static readonly TimeSpan MaxRenewalValidity = TimeSpan.FromDays(7);
+
+    /// <summary>Below this much time left, a renewal invoice gets the usual validity (<c>Payments:InvoiceExpiry</c>).</summary>
+    private static readonly TimeSpan MinRenewalValidity = TimeSpan.FromHours(1);
 
     public async Task<DateTimeOffset?> SweepAsync(CancellationToken cancellationToken)
     {
@@ -42,29 +52,61 @@ public sealed partial class Sweeper(
         }
         while (claimed > 0);
 
-        await RemindAsync(now, cancellationToken);
+        var ends = await database.ReadAsync(tx => subscriptions.EndsDueAsync(tx, now, Batch), cancellationToken);
+        foreach (var due in ends)
+            await NotifyAsync(due, ended: true, cancellationToken);
+        var reminders = await database.ReadAsync(tx => subscriptions.RemindersDueAsync(tx, now, Batch), cancellationToken);
+        foreach (var due in reminders)
+            await NotifyAsync(due, ended: false, cancellationToken);
+        if (ends.Count + reminders.Count > 0)
+            signals.Messages.Set();
         return await database.ReadAsync(tx => subscriptions.NextDeadlineAsync(tx), cancellationToken);
     }
 
-    /// <summary>Tells members whose time is about to run out how to renew, once per expiry.</summary>
-    private async Task RemindAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>
+    /// A reminder (the member's time ends soon) or, when <paramref name="ended"/>, the notice that it has ended and
+    /// until when they can still renew: once per expiry, with a renewal invoice valid until then (at most
+    /// <see cref="MaxRenewalValidity"/>) when the backend makes one. Exempt members are not reminded.
+    /// </summary>
+    private async Task NotifyAsync(DueSubscription due, bool ended, CancellationToken cancellationToken)
     {
-        var reminded = await database.WriteAsync(async tx =>
+        var now = time.GetUtcNow();
+        var (gate, exempt) = await database.ReadAsync(async tx =>
+            (await gates.GetAsync(tx, due.RoomId), await exemptions.IsExemptAsync(tx, due.RoomId, due.UserId)), cancellationToken);
+        var removalAt = Instants.AddSaturating(due.ExpiresAt, gate?.Grace ?? TimeSpan.Zero);
+        if (exempt || gate is null)
         {
-            var count = 0;
-            foreach (var due in await subscriptions.RemindersDueAsync(tx, now, Batch))
-            {
-                if (!await subscriptions.ClaimReminderAsync(tx, due, now))
-                    continue;
-                await notices.ReminderAsync(tx, due, now);
-                count++;
-            }
-            return count;
-        }, cancellationToken);
-        if (reminded > 0)
-            signals.Messages.Set();
+            await database.WriteAsync(tx => ClaimAsync(tx), cancellationToken);
+            return;
+        }
+
+        var left = (ended ? removalAt : due.ExpiresAt) - now;
+        var request = new OrderRequest(due.RoomId, due.UserId, null, Renewal: true, Origin: OrderOrigin.Reminder,
+            Validity: left >= MinRenewalValidity ? (left < MaxRenewalValidity ? left : MaxRenewalValidity) : null);
+        var result = await ordering.PlaceAsync(request, async (tx, placed) => await ClaimAsync(tx) && await TellAsync(tx, placed.Order), cancellationToken);
+        if (result is not OrderPlaced)
+        {
+            // No invoice (the backend is down, the bot lost its power to invite…): the notice goes out without one,
+            // and says how to ask for one.
+            LogNoInvoice(due.UserId, due.RoomId, result);
+            await database.WriteAsync(async tx => await ClaimAsync(tx) && await TellAsync(tx, null), cancellationToken);
+        }
+
+        Task<bool> ClaimAsync(ITx tx) => ended ? subscriptions.ClaimEndAsync(tx, due, now) : subscriptions.ClaimReminderAsync(tx, due, now);
+
+        async Task<bool> TellAsync(ITx tx, Order? invoice)
+        {
+            if (ended)
+                await notices.TimeEndedAsync(tx, due, removalAt, invoice, now);
+            else
+                await notices.ReminderAsync(tx, due, invoice, now);
+            return true;
+        }
     }
 
     [LoggerMessage(LogLevel.Information, "{UserId}'s time in {RoomId} ran out at {ExpiresAt}; removal queued")]
     private partial void LogExpired(string userId, string roomId, DateTimeOffset expiresAt);
+
+    [LoggerMessage(LogLevel.Warning, "No renewal invoice for {UserId} in {RoomId} ({Result}); told them without one")]
+    private partial void LogNoInvoice(string userId, string roomId, OrderResult result);
 }

@@ -26,10 +26,19 @@ public sealed partial class CommandHandler(
     GateStore gates,
     OrderStore orders,
     SubscriptionStore subscriptions,
+    ExemptionStore exemptions,
+    ReportStore reports,
+    AlertStore alerts,
     AuditLog audit,
     MessageOutbox outbox,
     RoomDirectory rooms,
+    IRoomFacts roomFacts,
+    DirectRooms directRooms,
+    IMembershipActions memberships,
+    OutboxSignals signals,
     Ordering ordering,
+    Terms terms,
+    IDeadlineSignal deadlines,
     CommandLimiter limiter,
     IOptions<MatrixOptions> matrixOptions,
     IOptions<OperatorOptions> operatorOptions,
@@ -46,23 +55,29 @@ public sealed partial class CommandHandler(
             return;
         switch (command)
         {
-            case SetPriceCommand set:
-                await SetPriceAsync(context, set, cancellationToken);
+            case OwnerCommand owner:
+                await OwnerAsync(context, owner, cancellationToken);
                 break;
-            case ShowCommand:
-                await ShowAsync(context, cancellationToken);
+            case PlansCommand plans:
+                await PlansAsync(context, plans.Room, cancellationToken);
+                break;
+            case JoinCommand { Plan: JoinCommand.Trial } trial:
+                await TrialAsync(context, trial.Room, cancellationToken);
                 break;
             case JoinCommand join:
-                await OrderAsync(context, join.Room, cancellationToken);
+                await OrderAsync(context, join.Room, join.Plan, renewal: false, cancellationToken);
                 break;
             case RenewCommand renew:
-                await OrderAsync(context, renew.Room, cancellationToken);
+                await OrderAsync(context, renew.Room, renew.Plan, renewal: true, cancellationToken);
+                break;
+            case RemindersCommand reminders:
+                await RemindersAsync(context, reminders, cancellationToken);
                 break;
             case StatusCommand:
                 await StatusAsync(context, cancellationToken);
                 break;
-            case HelpCommand:
-                await ReplyAsync(context, Replies.Help(Prefix, context.IsDirect), cancellationToken);
+            case HelpCommand help:
+                await ReplyAsync(context, help.Topic is { } topic ? Replies.HelpFor(topic, Prefix, context.IsDirect) : Replies.Help(Prefix, context.IsDirect), cancellationToken);
                 break;
             case InvalidCommand invalid:
                 await ReplyAsync(context, Replies.Invalid(invalid.Problem), cancellationToken);
@@ -85,7 +100,7 @@ public sealed partial class CommandHandler(
         // A knock on a room we sell is a join, and counts against the limit like one (one on any other room is not for us).
         if (!await AdmitAsync(context with { IsKnock = true }, cancellationToken))
             return;
-        await OrderAsync(context with { IsKnock = true }, null, cancellationToken);
+        await OrderAsync(context with { IsKnock = true }, null, null, renewal: false, cancellationToken);
     }
 
     /// <summary>
@@ -122,53 +137,19 @@ public sealed partial class CommandHandler(
 
     /// <summary>Marks the event handled and queues one reply: in its room, or for a knock, in the knocker's DM.</summary>
     public Task ReplyAsync(CommandContext context, Notice reply, CancellationToken cancellationToken) =>
-        CommitAsync(context, tx => context.IsKnock
-            ? outbox.ToUserAsync(tx, context.Sender, reply, time.GetUtcNow())
-            : outbox.ToRoomAsync(tx, context.RoomId, reply, time.GetUtcNow(), context.EventId), cancellationToken);
+        CommitAsync(context, tx => ReplyInTxAsync(tx, context, reply, time.GetUtcNow()), cancellationToken);
 
-    private async Task SetPriceAsync(CommandContext context, SetPriceCommand set, CancellationToken cancellationToken)
-    {
-        if (context.IsDirect)
-        {
-            await ReplyAsync(context, Replies.SetInDirectRoom(Prefix), cancellationToken);
-            return;
-        }
+    /// <summary>Queues the reply in the caller's transaction: in the command's room, or for a knock, in the knocker's DM.</summary>
+    private Task ReplyInTxAsync(ITx tx, CommandContext context, Notice reply, DateTimeOffset now) =>
+        context.IsKnock
+            ? outbox.ToUserAsync(tx, context.Sender, reply, now)
+            : outbox.ToRoomAsync(tx, context.RoomId, reply, now, context.EventId);
 
-        var power = await rooms.GetPowerAsync(context.RoomId, cancellationToken);
-        if (!AccessRules.IsOwner(context.Sender, power, operatorOptions.Value.Operators))
-        {
-            LogRefused(context.Sender, context.RoomId);
-            await ReplyAsync(context, Replies.NotOwner(Prefix, power.RequiredForState(Matrix.Events.EventTypes.PowerLevels)), cancellationToken);
-            return;
-        }
-
-        var roomName = await rooms.DisplayNameAsync(context.RoomId, cancellationToken);
-        var now = time.GetUtcNow();
-        await CommitAsync(context, async tx =>
-        {
-            await gates.SetPriceAsync(tx, context.RoomId, roomName, set.Sats * 1000, set.Period, context.Sender, now);
-            await audit.WriteAsync(tx, now, context.Sender, context.RoomId, "set-price",
-                $"{Quantities.FormatSats(set.Sats)} per {Quantities.FormatDuration(set.Period)}");
-            await outbox.ToRoomAsync(tx, context.RoomId, Replies.Gated(roomName, set.Sats, set.Period, BotPower.Of(BotUserId, power), Prefix), now, context.EventId);
-        }, cancellationToken);
-        LogGated(context.RoomId, set.Sats, set.Period, context.Sender);
-    }
-
-    private async Task ShowAsync(CommandContext context, CancellationToken cancellationToken)
-    {
-        if (context.IsDirect)
-        {
-            await ReplyAsync(context, Replies.Help(Prefix, isDirect: true), cancellationToken);
-            return;
-        }
-        var power = await rooms.GetPowerAsync(context.RoomId, cancellationToken);
-        var gate = await database.ReadAsync(tx => gates.GetAsync(tx, context.RoomId), cancellationToken);
-        var roomName = gate?.RoomName ?? await rooms.DisplayNameAsync(context.RoomId, cancellationToken);
-        await ReplyAsync(context, Replies.Show(roomName, gate, BotPower.Of(BotUserId, power), Prefix), cancellationToken);
-    }
-
-    /// <summary><c>join</c> and <c>renew</c>: an invoice for the room's plan, extending any current membership.</summary>
-    private async Task OrderAsync(CommandContext context, string? roomReference, CancellationToken cancellationToken)
+    /// <summary>
+    /// The room a member command names (or, without one, the room it was given in), resolved to its id; null after
+    /// replying that it is unknown.
+    /// </summary>
+    private async Task<string?> ResolveRoomAsync(CommandContext context, string? roomReference, CancellationToken cancellationToken)
     {
         var reference = roomReference ?? context.RoomId;
         string? roomId;
@@ -180,16 +161,24 @@ public sealed partial class CommandHandler(
         {
             // Synapse checks an alias before looking it up: "#a:b:c" is 400 M_INVALID_PARAM "Room alias invalid"
             // (modelled in src/Doorman.Sandbox/Homeserver/Rooms.cs). What the member typed, not a failure of ours.
-            await ReplyAsync(context, Replies.UnknownRoom(reference), cancellationToken);
-            return;
+            roomId = null;
         }
         if (roomId is null)
-        {
             await ReplyAsync(context, Replies.UnknownRoom(reference), cancellationToken);
-            return;
-        }
+        return roomId;
+    }
 
-        var request = new OrderRequest(roomId, context.Sender, context.IsDirect ? context.RoomId : null);
+    /// <summary>
+    /// <c>join</c> and <c>renew</c>: an invoice for the plan asked for (or the default; for a renewal, the member's
+    /// plan), extending any current membership.
+    /// </summary>
+    private async Task OrderAsync(CommandContext context, string? roomReference, string? plan, bool renewal, CancellationToken cancellationToken)
+    {
+        if (await ResolveRoomAsync(context, roomReference, cancellationToken) is not { } roomId)
+            return;
+
+        var request = new OrderRequest(roomId, context.Sender, context.IsDirect ? context.RoomId : null, plan, renewal,
+            context.IsKnock ? OrderOrigin.Knock : OrderOrigin.Command);
         var result = await ordering.PlaceAsync(request, (tx, placed) => RecordAsync(tx, context, Shown(placed.Gate), placed), cancellationToken);
         if (result is TooManyOpenOrders tooMany)
         {
@@ -209,6 +198,7 @@ public sealed partial class CommandHandler(
             {
                 OrderRefusal.NotGated => Replies.NotGated(roomReference ?? roomId),
                 OrderRefusal.Paused => Replies.Paused(Shown(refused.Gate)),
+                OrderRefusal.UnknownPlan => Replies.UnknownPlan(Shown(refused.Gate), plan ?? "", await PlansOfAsync(roomId, cancellationToken), Prefix, context.IsDirect),
                 OrderRefusal.Lifetime => Replies.Lifetime(Shown(refused.Gate)),
                 OrderRefusal.Banned => Replies.Banned(Shown(refused.Gate)),
                 OrderRefusal.BotCannotInvite => Replies.BotCannotInvite(Shown(refused.Gate), refused.Facts?.BotLevel ?? 0, refused.Facts?.InviteLevel ?? 0, Prefix),
@@ -229,18 +219,18 @@ public sealed partial class CommandHandler(
             return false; // Handled meanwhile (a repeated batch raced us): do nothing twice.
         var order = placed.Order;
         var reply = Replies.Invoice(shownName, order.AmountMsat / 1000, order.Period, order.Bolt11, order.ExpiresAt, placed.CurrentExpiry, now, placed.Resent);
-        var qr = ("lightning:" + order.Bolt11).ToUpperInvariant();
+        var qr = PaymentTexts.QrData(order.Bolt11);
         if (context.IsDirect)
         {
             await outbox.ToRoomAsync(tx, context.RoomId, reply, now, context.EventId);
-            await outbox.QrToRoomAsync(tx, context.RoomId, qr, "Invoice QR code", now);
+            await outbox.QrToRoomAsync(tx, context.RoomId, qr, PaymentTexts.QrCaption, now);
         }
         else
         {
             // Invoices are personal: they go to the member's DM, and the room only hears that one was sent
             // (a knocker cannot read the room, so it hears nothing).
             await outbox.ToUserAsync(tx, context.Sender, reply, now);
-            await outbox.QrToUserAsync(tx, context.Sender, qr, "Invoice QR code", now);
+            await outbox.QrToUserAsync(tx, context.Sender, qr, PaymentTexts.QrCaption, now);
             if (!context.IsKnock)
                 await outbox.ToRoomAsync(tx, context.RoomId, Replies.InvoiceSentPrivately(shownName), now, context.EventId);
         }
@@ -289,7 +279,7 @@ public sealed partial class CommandHandler(
     }
 
     [LoggerMessage(LogLevel.Information, "{RoomId} gated at {Sats} sats per {Period} by {UserId}")]
-    private partial void LogGated(string roomId, long sats, TimeSpan period, string userId);
+    private partial void LogGated(string roomId, long sats, TimeSpan? period, string userId);
 
     [LoggerMessage(LogLevel.Information, "{UserId} is sending commands too fast: told them, and ignoring their commands until {RetryAt}")]
     private partial void LogLimited(string userId, DateTimeOffset retryAt);

@@ -4,37 +4,31 @@ using Doorman.Messaging;
 namespace Doorman.Commands;
 
 /// <summary>Every reply to a command, in one place so the wording can be reviewed as a whole.</summary>
-public static class Replies
+public static partial class Replies
 {
-    public static Notice Price(long sats, TimeSpan? period) =>
-        new Notice().Bold(Quantities.FormatSats(sats)).Text(period is { } p ? " per " + Quantities.FormatDuration(p) : " for lifetime access");
+    /// <summary>"1,000 sats per 30 days", "5,000 sats for lifetime access".</summary>
+    public static string PriceText(long sats, TimeSpan? period) =>
+        Quantities.FormatSats(sats) + (period is { } p ? " per " + Quantities.FormatDuration(p) : " for lifetime access");
 
-    public static Notice Gated(string roomName, long sats, TimeSpan period, BotPower power, string prefix) =>
-        new Notice().Text("Done: ").Text(roomName).Text(" now costs ").Bold(Quantities.FormatSats(sats)).Text(" per ")
-            .Text(Quantities.FormatDuration(period)).Text(". Members ask me in a direct message: ").Code("join " + roomName)
-            .Text(" (or ").Code(prefix + " join").Text(" here).").Then(power.Warning());
-
-    public static Notice NotOwner(string prefix, long required) =>
-        new Notice().Text("Only this room's owners can change its price: you need power level ").Text(Num(required))
-            .Text(" (the level that may change power levels), or to be an operator of this bot. Say ").Code(prefix + " show")
-            .Text(" to see the current price.");
-
-    public static Notice SetInDirectRoom(string prefix) =>
-        new Notice().Text("Say that in the room you want to gate: ").Code(prefix + " set 1000 sats per 30d").Text(".");
-
-    public static Notice Show(string roomName, Gate? gate, BotPower power, string prefix)
+    /// <param name="exempted">The room was gated just now and this many people already in it became exempt; null: it was gated before.</param>
+    public static Notice Gated(string roomName, long sats, TimeSpan? period, BotPower power, string prefix, int? exempted = null)
     {
-        var notice = new Notice();
-        if (gate is null)
-            notice.Text("The room ").Text(roomName).Text(" is not gated. An owner can gate it with ").Code(prefix + " set 1000 sats per 30d").Text(".");
-        else
-            notice.Text("The room ").Text(roomName).Text(" costs ").Bold(Quantities.FormatSats(gate.PriceMsat / 1000))
-                .Text(gate.Period is { } p ? " per " + Quantities.FormatDuration(p) : " for lifetime access")
-                .Text(gate.Enabled ? "." : " (sales are paused).");
-        notice.Line().Text(power.CanInvite ? "✓ I can invite members." : $"✗ I cannot invite: I need power level {Num(power.InviteLevel)}, I have {Num(power.Level)}.");
-        notice.Line().Text(power.CanKick ? "✓ I can remove members whose time is up." : $"✗ I cannot remove members: I need power level {Num(power.KickLevel)}, I have {Num(power.Level)}.");
-        return notice;
+        var notice = new Notice().Text("Done: ").Text(roomName).Text(" now costs ").Bold(PriceText(sats, period))
+            .Text(". Members ask me in a direct message: ").Code("join " + roomName).Text(" (or ").Code(prefix + " join").Text(" here).");
+        if (exempted is 0)
+            notice.Line().Text("Nobody else was in the room yet.");
+        else if (exempted is { } count)
+            notice.Line().Text($"The {Plural(count, "person", "people")} already in the room {(count == 1 ? "is" : "are")} exempt: I will never remove them. ")
+                .Text("To make someone pay like everyone else, say ").Code(prefix + " unexempt @name:server").Text(".");
+        return notice.Then(power.Warning());
     }
+
+    /// <param name="room">The room as a DM named it; null: the room the command was given in.</param>
+    public static Notice NotOwner(string prefix, long required, string? room = null) =>
+        new Notice().Text(room is null ? "Only this room's owners can do that" : $"Only the owners of {room} can do that")
+            .Text(": you need power level ").Text(Num(required))
+            .Text(" (the level that may change power levels), or to be an operator of this bot. Say ").Code(room is null ? prefix + " show" : "plans " + room)
+            .Text(room is null ? " to see the current settings." : " to see its plans.");
 
     public static Notice UnknownRoom(string reference) =>
         new Notice().Text("I don't know the room ").Code(reference)
@@ -111,31 +105,51 @@ public static class Replies
         notice.Text("Your rooms and open invoices:").Line();
         foreach (var (name, sub) in subscriptions)
         {
-            notice.Text("• ").Text(name).Text(": ");
+            notice.Text("• ").Text(name).Text($" ({SourceText(sub.Source, sub.PlanName)}): ");
             if (sub.ExpiresAt is not { } until)
                 notice.Text("lifetime access.");
             else if (until > now)
-                notice.Text("member until " + Quantities.FormatTime(until) + ".");
+                notice.Text("member until " + Quantities.FormatWhen(until, now) + (sub.RemindersOff ? "; reminders off." : "."));
+            else if (sub.IsActive)
+                notice.Text("time ended " + Quantities.FormatWhen(until, now) + " — say ").Code("renew " + name).Text(" to stay.");
             else
-                notice.Text("expired " + Quantities.FormatTime(until) + " — say ").Code("renew " + name).Text(" to come back.");
+                notice.Text("expired " + Quantities.FormatWhen(until, now) + " — say ").Code("renew " + name).Text(" to come back.");
             notice.Line();
         }
         foreach (var (name, order) in pending)
-            notice.Text("• ").Text(name).Text($": an invoice for {Quantities.FormatSats(order.AmountMsat / 1000)} can be paid until {Quantities.FormatTime(order.ExpiresAt)}.").Line();
+            notice.Text("• ").Text(name).Text($": an invoice for {Quantities.FormatSats(order.AmountMsat / 1000)} ({order.PlanName} plan) can be paid until {Quantities.FormatWhen(order.ExpiresAt, now)}.").Line();
         return notice;
     }
 
+    private static string SourceText(SubscriptionSource source, string? plan) => source switch
+    {
+        SubscriptionSource.Paid => plan is null ? "paid" : $"paid, {plan} plan",
+        SubscriptionSource.Grant => "complimentary",
+        _ => "free trial",
+    };
+
     public static Notice Help(string prefix, bool isDirect)
     {
-        var p = isDirect ? "" : prefix + " ";
-        return new Notice().Text("I sell access to Matrix rooms for Lightning payments.").Line()
-            .Bold("Members").Text(" (in a direct message with me, or with ").Code(prefix).Text(" in a room):").Line()
-            .Code(p + "join #room:server").Text(" — get an invoice; I invite you once it is paid.").Line()
-            .Code(p + "renew #room:server").Text(" — extend your time.").Line()
-            .Code(p + "status").Text(" — your rooms and when your time runs out.").Line()
-            .Bold("Owners").Text(" (in the room to gate):").Line()
-            .Code(prefix + " set 1000 sats per 30d").Text(" — gate the room at that price (durations: s, m, h, d, w).").Line()
-            .Code(prefix + " show").Text(" — the price, and whether I have the power to invite and remove members.");
+        var notice = new Notice().Text("I sell access to Matrix rooms for Lightning payments.").Line()
+            .Bold("Members").Text(isDirect ? " (here, or with " : " (in a direct message with me, or with ").Code(prefix).Text(" in a room):").Line();
+        foreach (var usage in CommandHelp.Member)
+            notice.Code(usage.Form(prefix, isDirect)).Text(" — " + usage.Effect + ".").Line();
+        notice.Bold("Owners").Text(isDirect ? " (name the room first):" : " (in the room, or in a direct message naming the room first):").Line();
+        foreach (var usage in CommandHelp.Owner)
+            notice.Code(usage.Form(prefix, isDirect)).Text(" — " + usage.Effect + ".").Line();
+        return notice.Text("Durations: s, m, h, d, w (30d, 12h). Say ").Code(isDirect ? "help <command>" : prefix + " help <command>").Text(" for an example.");
+    }
+
+    public static Notice HelpFor(string name, string prefix, bool isDirect)
+    {
+        var usage = CommandHelp.Find(name)!;
+        var notice = new Notice().Code(usage.Form(prefix, isDirect)).Text(" — " + usage.Effect + ".");
+        if (usage.Example.Length > 0)
+            notice.Line().Text("For example: ").Code(usage.Form(prefix, isDirect, example: true));
+        if (usage.Owner)
+            notice.Line().Text(isDirect ? "In a room, leave the room out: " : "In a direct message with me, name the room first: ")
+                .Code(usage.Form(prefix, !isDirect, example: usage.Example.Length > 0));
+        return notice;
     }
 
     /// <param name="wait">Until the sender's next command would be accepted.</param>
@@ -158,6 +172,9 @@ public static class Replies
         new Notice().Text("Something went wrong on my side and I could not do that. The operator can find the details in my log.");
 
     private static string Num(long level) => level == Matrix.Rooms.RoomPower.Infinite ? "∞" : level.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    internal static string Plural(long count, string one, string many) =>
+        count.ToString("N0", System.Globalization.CultureInfo.InvariantCulture) + " " + (count == 1 ? one : many);
 
     private static Notice Then(this Notice notice, Notice? more) => more is null ? notice : notice.Line().Text(more.PlainText);
 }

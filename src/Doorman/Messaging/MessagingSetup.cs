@@ -10,6 +10,7 @@ public static class MessagingSetup
         services.AddSingleton<MessageOutbox>();
         services.AddSingleton<DirectMessages>();
         services.AddSingleton<IMemberNotices, MemberNotices>();
+        services.AddSingleton<IOwnerAlerts, OwnerAlerts>();
         return services;
     }
 }

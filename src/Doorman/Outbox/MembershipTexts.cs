@@ -23,7 +23,13 @@ public static class MembershipTexts
         new Notice().Text("Your access to ").Bold(roomName).Text($" ended on {Quantities.FormatTime(expiredAt)}, so I removed you. ")
             .Text("To come back, say ").Code("renew " + roomName).Text(" here and pay the invoice; I'll invite you again at once.");
 
+    public static Notice Revoked(string roomName) =>
+        new Notice().Text("An owner of ").Bold(roomName).Text(" ended your access, so I removed you. ")
+            .Text("If you think that is a mistake, ask them; say ").Code("plans " + roomName).Text(" to see how to come back.");
+
     public static string KickReason => "Paid access ended; send the bot \"renew\" to come back";
+
+    public static string KnockDeclinedReason => "The invoice for this knock expired unpaid; knock again, or send the bot \"join\", to try again";
 
     public static string InviteReason => "Paid access";
 

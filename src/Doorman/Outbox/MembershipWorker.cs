@@ -28,6 +28,7 @@ public sealed partial class MembershipWorker(
     ExemptionStore exemptions,
     GateStore gates,
     MessageOutbox outbox,
+    IOwnerAlerts alerts,
     MatrixClient matrix,
     RoomDirectory rooms,
     OutboxSignals signals,
@@ -154,6 +155,7 @@ public sealed partial class MembershipWorker(
         {
             await actions.FinishAsync(tx, action.Id, MembershipActionStatus.Done, alreadyIn ? $"already {membership}" : null, now);
             await outbox.ToUserAsync(tx, action.UserId, told, now);
+            await alerts.ClearAsync(tx, action.RoomId, AlertKind.Membership, now);
         }, cancellationToken);
         outbox.Wake();
         LogInvited(action.UserId, action.RoomId, alreadyIn);
@@ -167,7 +169,7 @@ public sealed partial class MembershipWorker(
              await exemptions.IsExemptAsync(tx, action.RoomId, action.UserId)), cancellationToken);
         var power = await rooms.GetPowerAsync(action.RoomId, cancellationToken);
         var decision = AccessRules.MayRemove(action.UserId, matrixOptions.Value.UserId, power, exempt, subscription?.ExpiresAt,
-            subscription is not null, gate?.Grace ?? TimeSpan.Zero, now);
+            subscription is not null, action.Cause == MembershipCauses.Revoke ? TimeSpan.Zero : gate?.Grace ?? TimeSpan.Zero, now);
         if (!decision.Allowed)
         {
             LogNotRemoved(action.UserId, action.RoomId, decision.WhyNot!);
@@ -177,13 +179,24 @@ public sealed partial class MembershipWorker(
 
         var membership = await matrix.GetMembershipAsync(action.RoomId, action.UserId, cancellationToken);
         var present = membership is Membership.Join or Membership.Invite or Membership.Knock;
+        if (MembershipCauses.IsKnockDecline(action.Cause) && membership != Membership.Knock)
+        {
+            // Declining a knock kicks only a knocker: someone who got in (or left) meanwhile is left alone.
+            await database.WriteAsync(tx => actions.FinishAsync(tx, action.Id, MembershipActionStatus.Skipped, $"no longer knocking ({membership ?? "none"})", now), cancellationToken);
+            return;
+        }
         if (present)
-            await matrix.KickAsync(action.RoomId, action.UserId, MembershipTexts.KickReason, cancellationToken);
+            await matrix.KickAsync(action.RoomId, action.UserId,
+                MembershipCauses.IsKnockDecline(action.Cause) ? MembershipTexts.KnockDeclinedReason : MembershipTexts.KickReason, cancellationToken);
 
         await database.WriteAsync(async tx =>
         {
             await actions.FinishAsync(tx, action.Id, present ? MembershipActionStatus.Done : MembershipActionStatus.Skipped, present ? null : "not in the room", now);
-            if (present && subscription?.ExpiresAt is { } expiredAt)
+            if (present)
+                await alerts.ClearAsync(tx, action.RoomId, AlertKind.Membership, now);
+            if (present && action.Cause == MembershipCauses.Revoke)
+                await outbox.ToUserAsync(tx, action.UserId, MembershipTexts.Revoked(gate?.RoomName ?? action.RoomId), now);
+            else if (present && subscription?.ExpiresAt is { } expiredAt)
                 await outbox.ToUserAsync(tx, action.UserId, MembershipTexts.Removed(gate?.RoomName ?? action.RoomId, expiredAt), now);
         }, cancellationToken);
         outbox.Wake();
@@ -217,6 +230,9 @@ public sealed partial class MembershipWorker(
                 await actions.AwaitPowerAsync(tx, action.Id, note, attemptStarted ?? now, now);
             else
                 await actions.FinishAsync(tx, action.Id, MembershipActionStatus.Failed, note, now);
+            // The owners hear it once per incident, by DM, however many members it hits (and again when it is over).
+            await alerts.RaiseAsync(tx, action.RoomId, AlertKind.Membership, (action.Action == MembershipActionKind.Invite
+                ? MembershipTexts.CannotInvite(action.UserId, why) : MembershipTexts.CannotKick(action.UserId, why)).PlainText, now);
             if (why != MembershipFailure.RoomGone)
             {
                 await outbox.ToRoomAsync(tx, action.RoomId, action.Action == MembershipActionKind.Invite

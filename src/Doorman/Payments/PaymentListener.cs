@@ -16,9 +16,13 @@ public sealed partial class PaymentListener(
     Settlements settlements,
     Database database,
     Cursors cursors,
+    IOwnerAlerts alerts,
     TimeProvider time,
     ILogger<PaymentListener> logger) : BackgroundService
 {
+    /// <summary>An outage longer than this is told to the owners and operators (once; and once when it is over).</summary>
+    public static readonly TimeSpan AlertAfter = TimeSpan.FromMinutes(5);
+
     private volatile bool _connected;
 
     /// <summary>True while the feed is open and caught up.</summary>
@@ -37,7 +41,10 @@ public sealed partial class PaymentListener(
                 await reconciler.ReconcileAsync(onlyOverdue: false, stoppingToken);
                 _connected = true;
                 if (outageStarted is { } started)
+                {
                     LogRecovered(backend.Name, time.GetUtcNow() - started);
+                    await database.WriteAsync(tx => alerts.ClearAsync(tx, null, AlertKind.Payments, time.GetUtcNow()), stoppingToken);
+                }
                 else
                     LogListening(backend.Name, cursor ?? "the start");
                 failures = 0;
@@ -64,6 +71,8 @@ public sealed partial class PaymentListener(
                     else
                         LogOutage(e, backend.Name, e.Message);
                 }
+                else if (time.GetUtcNow() - outageStarted.Value > AlertAfter)
+                    await RaiseOutageAsync(outageStarted.Value, stoppingToken);
                 var ceiling = Math.Min(300_000, 1000 * Math.Pow(2, Math.Min(failures - 1, 20)));
                 try
                 {
@@ -77,6 +86,24 @@ public sealed partial class PaymentListener(
         }
         _connected = false;
     }
+
+    /// <summary>Best effort: the database may be what is failing, and the outage is in the log either way.</summary>
+    private async Task RaiseOutageAsync(DateTimeOffset since, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await database.WriteAsync(tx => alerts.RaiseAsync(tx, null, AlertKind.Payments,
+                $"the payment node ({backend.Name}) has not answered since {Quantities.FormatTime(since)}, so I cannot make invoices or see payments. Paid invoices are not lost: I look them all up when it is back.",
+                time.GetUtcNow()), stoppingToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogAlertFailed(e);
+        }
+    }
+
+    [LoggerMessage(LogLevel.Warning, "Could not record the payment outage alert")]
+    private partial void LogAlertFailed(Exception exception);
 
     [LoggerMessage(LogLevel.Information, "Listening for {Backend} settlements from {Cursor}")]
     private partial void LogListening(string backend, string cursor);

@@ -52,4 +52,24 @@ public sealed class RoomDirectory(MatrixClient matrix)
         }
         return roomId;
     }
+
+    /// <summary>Who is joined to the room now (<c>GET /rooms/{roomId}/members?membership=join</c>).</summary>
+    public async Task<IReadOnlyList<string>> JoinedAsync(string roomId, CancellationToken cancellationToken) =>
+        [.. (await matrix.GetMembersAsync(roomId, Membership.Join, cancellationToken)).Select(e => e.StateKey).OfType<string>()];
+
+    /// <summary>
+    /// The room's join rule (<c>m.room.join_rules</c>; CS API §"m.room.join_rules": none set means <c>invite</c>) and
+    /// whether it is encrypted (an <c>m.room.encryption</c> state event exists).
+    /// </summary>
+    public async Task<RoomSettings> SettingsAsync(string roomId, CancellationToken cancellationToken)
+    {
+        var rules = await matrix.TryGetStateAsync(roomId, EventTypes.JoinRules, "", cancellationToken);
+        var rule = rules is { } r && r.ValueKind == System.Text.Json.JsonValueKind.Object && r.TryGetProperty("join_rule", out var value)
+            && value.ValueKind == System.Text.Json.JsonValueKind.String ? value.GetString()! : "invite";
+        var encrypted = await matrix.TryGetStateAsync(roomId, EventTypes.Encryption, "", cancellationToken) is not null;
+        return new RoomSettings(rule, encrypted);
+    }
 }
+
+/// <param name="JoinRule"><c>public</c>, <c>knock</c>, <c>invite</c>, <c>restricted</c>…</param>
+public sealed record RoomSettings(string JoinRule, bool Encrypted);

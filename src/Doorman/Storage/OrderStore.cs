@@ -9,24 +9,28 @@ public sealed class OrderStore : IOrderStore
         id AS Id, room_id AS RoomId, user_id AS UserId, plan_name AS PlanName, amount_msat AS AmountMsat,
         period_seconds AS PeriodSeconds, backend AS Backend, reference AS Reference, bolt11 AS Bolt11,
         payment_hash AS PaymentHash, status AS Status, paid_msat AS PaidMsat, created_at AS CreatedAt,
-        expires_at AS ExpiresAt, applied_at AS AppliedAt, request_room_id AS RequestRoomId
+        expires_at AS ExpiresAt, applied_at AS AppliedAt, request_room_id AS RequestRoomId, origin AS Origin
         """;
 
     public Task InsertAsync(ITx tx, Order order) =>
         tx.ExecuteAsync(
             """
             INSERT INTO orders (id, room_id, user_id, plan_name, amount_msat, period_seconds, backend, reference, bolt11,
-                                payment_hash, status, created_at, expires_at, request_room_id)
+                                payment_hash, status, created_at, expires_at, request_room_id, origin)
             VALUES (@Id, @RoomId, @UserId, @PlanName, @AmountMsat, @PeriodSeconds, @Backend, @Reference, @Bolt11,
-                    @PaymentHash, @Status, @CreatedAt, @ExpiresAt, @RequestRoomId)
+                    @PaymentHash, @Status, @CreatedAt, @ExpiresAt, @RequestRoomId, @Origin)
             """,
             new
             {
                 order.Id, order.RoomId, order.UserId, order.PlanName, order.AmountMsat,
                 PeriodSeconds = (long?)order.Period?.TotalSeconds, order.Backend, order.Reference, order.Bolt11,
                 order.PaymentHash, Status = DbText.Of(order.Status), CreatedAt = UnixMs.From(order.CreatedAt), ExpiresAt = UnixMs.From(order.ExpiresAt),
-                order.RequestRoomId,
+                order.RequestRoomId, Origin = DbText.Of(order.Origin),
             });
+
+    public async Task<bool> HasPaidAsync(ITx tx, string roomId, string userId) =>
+        await tx.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM orders WHERE room_id = @roomId AND user_id = @userId AND status = 'applied'",
+            new { roomId, userId }) > 0;
 
     public async Task<Order?> FindAsync(ITx tx, string backend, string reference) =>
         (await tx.QuerySingleOrDefaultAsync<OrderRow>($"SELECT {Columns} FROM orders WHERE backend = @backend AND reference = @reference",
@@ -86,7 +90,7 @@ public sealed class OrderStore : IOrderStore
             ORDER BY expires_at LIMIT @limit
             """, new { backend, since = UnixMs.From(now - window), now = UnixMs.From(now), limit }))
             .Select(r => (new OrderRow(r.Id, r.RoomId, r.UserId, r.PlanName, r.AmountMsat, r.PeriodSeconds, r.Backend, r.Reference, r.Bolt11,
-                r.PaymentHash, r.Status, r.PaidMsat, r.CreatedAt, r.ExpiresAt, r.AppliedAt, r.RequestRoomId).ToOrder(), r.LateLookups)).ToList();
+                r.PaymentHash, r.Status, r.PaidMsat, r.CreatedAt, r.ExpiresAt, r.AppliedAt, r.RequestRoomId, r.Origin).ToOrder(), r.LateLookups)).ToList();
 
     /// <summary>Records a look-up of an expired order that found nothing new, and when to look again.</summary>
     public Task LateLookupDoneAsync(ITx tx, string id, DateTimeOffset next) =>
@@ -96,14 +100,15 @@ public sealed class OrderStore : IOrderStore
     private sealed record LateRow(
         string Id, string RoomId, string UserId, string PlanName, long AmountMsat, long? PeriodSeconds, string Backend,
         string Reference, string Bolt11, string PaymentHash, string Status, long? PaidMsat, long CreatedAt, long ExpiresAt,
-        long? AppliedAt, string? RequestRoomId, long LateLookups);
+        long? AppliedAt, string? RequestRoomId, string Origin, long LateLookups);
 
     private sealed record OrderRow(
         string Id, string RoomId, string UserId, string PlanName, long AmountMsat, long? PeriodSeconds, string Backend,
         string Reference, string Bolt11, string PaymentHash, string Status, long? PaidMsat, long CreatedAt, long ExpiresAt,
-        long? AppliedAt, string? RequestRoomId)
+        long? AppliedAt, string? RequestRoomId, string Origin)
     {
         public Order ToOrder() => new(Id, RoomId, UserId, PlanName, AmountMsat, PeriodSeconds is { } s ? TimeSpan.FromSeconds(s) : null,
-            Backend, Reference, Bolt11, PaymentHash, DbText.Parse<OrderStatus>(Status), PaidMsat, UnixMs.To(CreatedAt), UnixMs.To(ExpiresAt), UnixMs.To(AppliedAt), RequestRoomId);
+            Backend, Reference, Bolt11, PaymentHash, DbText.Parse<OrderStatus>(Status), PaidMsat, UnixMs.To(CreatedAt), UnixMs.To(ExpiresAt), UnixMs.To(AppliedAt), RequestRoomId,
+            DbText.Parse<OrderOrigin>(Origin));
     }
 }

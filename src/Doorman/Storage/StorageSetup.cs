@@ -35,12 +35,14 @@ public static class StorageSetup
         services.AddStore<SubscriptionStore, ISubscriptionStore>();
         services.AddStore<MembershipActionStore, IMembershipActions>();
         services.AddStore<Cursors, ICursorStore>();
-        services.AddSingleton<ExemptionStore>();
+        services.AddStore<ExemptionStore, IExemptionStore>();
         services.AddSingleton<MessageStore>();
         services.AddSingleton<HandledEvents>();
         services.AddSingleton<DirectRooms>();
         services.AddSingleton<InboxStore>();
         services.AddSingleton<AuditLog>();
+        services.AddSingleton<ReportStore>();
+        services.AddSingleton<AlertStore>();
         return services;
     }
 

@@ -8,6 +8,8 @@ public static class UnixMs
 
     public static long From(DateTimeOffset time) => time.ToUnixTimeMilliseconds();
 
+    public static long? From(DateTimeOffset? time) => time?.ToUnixTimeMilliseconds();
+
     /// <summary>
     /// Saturating, like the core's time arithmetic (<c>Instants.AddSaturating</c>): SQL may add a grace period to
     /// an expiry already at <see cref="DateTimeOffset.MaxValue"/>, and reading that back must not throw.

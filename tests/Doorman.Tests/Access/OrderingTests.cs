@@ -38,7 +38,7 @@ public sealed class OrderingTests : IAsyncLifetime
 
     private Database Db => _services.GetRequiredService<Database>();
 
-    private Task GateAsync(string room, TimeSpan period) => Db.WriteAsync(tx => _services.GetRequiredService<GateStore>().SetPriceAsync(
+    private Task<bool> GateAsync(string room, TimeSpan period) => Db.WriteAsync(tx => _services.GetRequiredService<GateStore>().SetPriceAsync(
         tx, $"!{room}:localhost", $"#{room}:localhost", 10_000, period, "@owner:localhost", _time.GetUtcNow()), default);
 
     private Task<OrderResult> OrderAsync(string room) =>
@@ -131,34 +131,5 @@ public sealed class OrderingTests : IAsyncLifetime
         _room.Facts = new RoomFacts(MemberBanned: true, BotCanInvite: true, BotLevel: 50, InviteLevel: 0);
 
         Assert.Equal(OrderRefusal.Banned, Assert.IsType<OrderRefused>(await OrderAsync("a")).Why);
-    }
-
-    private sealed class SettableRoomFacts : IRoomFacts
-    {
-        public RoomFacts? Facts { get; set; } = new(MemberBanned: false, BotCanInvite: true, BotLevel: 50, InviteLevel: 0);
-
-        public Task<RoomFacts?> ForOrderAsync(string roomId, string userId, CancellationToken cancellationToken) => Task.FromResult(Facts);
-    }
-
-    /// <summary>An LND-named backend that makes 30-minute invoices and counts how often it was asked.</summary>
-    private sealed class CountingBackend(TimeProvider time) : IPaymentBackend
-    {
-        private int _calls;
-
-        public int Calls => _calls;
-
-        public string Name => "lnd";
-
-        public Task<CreatedInvoice> CreateInvoiceAsync(InvoiceRequest request, CancellationToken cancellationToken)
-        {
-            var n = Interlocked.Increment(ref _calls);
-            return Task.FromResult(new CreatedInvoice($"ref{n}", $"lnbcrt{n}", $"hash{n}", time.GetUtcNow() + request.Expiry));
-        }
-
-        public Task<InvoiceUpdate> LookupInvoiceAsync(string reference, CancellationToken cancellationToken) => throw new InvalidOperationException("unused");
-
-        public Task<ISettlementFeed> OpenSettlementFeedAsync(string? cursor, CancellationToken cancellationToken) => throw new InvalidOperationException("unused");
-
-        public Task CheckHealthAsync(CancellationToken cancellationToken) => throw new InvalidOperationException("unused");
     }
 }

@@ -47,7 +47,9 @@ public sealed class CommandParserTests
     [InlineData("!gate show everything", "takes no arguments")]
     [InlineData("!gate frobnicate", "don't know “frobnicate”")]
     [InlineData("!gate join a b", "takes one room")]
-    [InlineData("!gate join vip", "not a room alias or id")]
+    [InlineData("!gate join #vip", "not a room alias or id")]
+    [InlineData("!gate join Gold!", "not a plan name")]
+    [InlineData("!gate join gold extra", "at most one plan")]
     public void Malformed_commands_get_a_reason_and_the_right_form(string body, string problem)
     {
         var invalid = Assert.IsType<InvalidCommand>(Room(body));

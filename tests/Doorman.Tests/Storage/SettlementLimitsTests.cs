@@ -36,8 +36,8 @@ public sealed class SettlementLimitsTests : IAsyncLifetime
     public async Task A_payment_on_a_subscription_at_the_end_of_time_is_applied_and_saturates()
     {
         var now = _time.GetUtcNow();
-        await Db.WriteAsync(tx => _services.GetRequiredService<SubscriptionStore>().SetExpiryAsync(
-            tx, RoomId, UserId, DateTimeOffset.MaxValue - TimeSpan.FromDays(1), SubscriptionSource.Paid, now), default);
+        await Db.WriteAsync(tx => _services.GetRequiredService<SubscriptionStore>().SetTermAsync(
+            tx, RoomId, UserId, new Term(DateTimeOffset.MaxValue - TimeSpan.FromDays(1), SubscriptionSource.Paid, Plans.Default, TimeSpan.FromDays(30), null), now), default);
         var order = new Order(Ulid.New(now), RoomId, UserId, Plans.Default, 1_000_000, TimeSpan.FromDays(30),
             "lnd", "aa", "lnbcrt1…", "aa", OrderStatus.Pending, null, now, now.AddMinutes(30), null, null);
         await Db.WriteAsync(tx => _services.GetRequiredService<OrderStore>().InsertAsync(tx, order), default);
@@ -49,7 +49,8 @@ public sealed class SettlementLimitsTests : IAsyncLifetime
         var sub = await Db.ReadAsync(tx => _services.GetRequiredService<SubscriptionStore>().GetAsync(tx, RoomId, UserId), default);
         Assert.Equal(DateTimeOffset.MaxValue.ToUnixTimeMilliseconds(), sub!.ExpiresAt!.Value.ToUnixTimeMilliseconds());
         // With a day of grace (and no reminder), expiry plus grace is past the last instant: reading it back must not throw.
-        await Db.WriteAsync(tx => tx.ExecuteAsync("UPDATE gates SET grace_seconds = 86400, remind_seconds = NULL"), default);
+        await Db.WriteAsync(async tx =>
+            await tx.ExecuteAsync("UPDATE gates SET grace_seconds = 86400") + await tx.ExecuteAsync("UPDATE subscriptions SET remind_at = NULL"), default);
         var next = await Db.ReadAsync(tx => _services.GetRequiredService<SubscriptionStore>().NextDeadlineAsync(tx), default);
         Assert.Equal(DateTimeOffset.MaxValue.ToUnixTimeMilliseconds(), next!.Value.ToUnixTimeMilliseconds());
     }
