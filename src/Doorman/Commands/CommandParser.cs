@@ -40,7 +40,7 @@ public static class CommandParser
             "status" => args.Length == 0 ? new StatusCommand() : Invalid($"“status” takes no arguments: say {p.Form("status")}."),
             "help" => ParseHelp(args, p),
             _ => isDirect || StartsWithWord(body.Trim(), prefix)
-                ? Invalid($"I don't know “{words[0]}”. Say {p.Form("help")} for the commands I understand.")
+                ? Invalid($"I don't know “{words[0]}”. Say {(isDirect ? "help" : prefix + " help")} for the commands I understand.")
                 : null,
         };
     }
@@ -228,7 +228,7 @@ public static class CommandParser
         var topic = string.Join(' ', args.ToArray()).ToLowerInvariant();
         return CommandHelp.Find(topic) is { } usage
             ? new HelpCommand(usage.Name)
-            : Invalid($"I have no command “{topic}”. Say {p.Form("help")} for the list.");
+            : Invalid($"I have no command by that name. Say {(p.IsDirect ? "help" : p.Prefix + " help")} for the list.");
     }
 
     /// <summary>Null when <paramref name="name"/> is a valid plan name (<c>trial</c> only where it asks for the trial).</summary>

@@ -174,6 +174,13 @@ public sealed partial class CommandHandler
             await ReplyAsync(context, Replies.BotNotInRoom(command.Room ?? roomId), cancellationToken);
             return null;
         }
+        if (!AccessRules.IsOwner(context.Sender, power, operatorOptions.Value.Operators) && command is ShowCommand)
+        {
+            // The price is no secret: anyone asking is shown what a member would see.
+            var known = await database.ReadAsync(tx => gates.GetAsync(tx, roomId), cancellationToken);
+            await ReplyAsync(context, Replies.PublicShow(command.Room ?? known?.RoomName ?? roomId, known, Prefix, context.IsDirect), cancellationToken);
+            return null;
+        }
         if (!AccessRules.IsOwner(context.Sender, power, operatorOptions.Value.Operators))
         {
             LogRefused(context.Sender, roomId);

@@ -170,6 +170,13 @@ public static partial class Replies
         return notice;
     }
 
+    /// <summary><c>show</c> from someone who is not an owner: what members may know.</summary>
+    public static Notice PublicShow(string room, Gate? gate, string prefix, bool isDirect) =>
+        gate is null
+            ? new Notice().Text("The room ").Text(room).Text(" is not gated.")
+            : new Notice().Text("The room ").Text(room).Text(" costs ").Bold(PriceText(gate.PriceMsat / 1000, gate.Period))
+                .Text(gate.Enabled ? "." : " (sales are paused).").Text(" Say ").Code(isDirect ? $"plans {room}" : prefix + " plans").Text(" for every plan.");
+
     public static Notice Show(string room, Gate? gate, IReadOnlyList<Plan> plans, BotPower power, RoomSettings settings,
         IReadOnlyList<(string Kind, string Detail, DateTimeOffset OpenedAt)> alerts, string prefix, bool isDirect, DateTimeOffset now)
     {
@@ -178,9 +185,13 @@ public static partial class Replies
             notice.Text("The room ").Text(room).Text(" is not gated. Gate it with ").Code(CommandHelp.Form("set", prefix, isDirect, example: true)).Text(".");
         else
         {
-            notice.Text("The room ").Bold(room).Text(gate.Enabled ? " is selling access." : " is not selling (off); members may renew.").Line();
-            foreach (var plan in plans)
-                notice.Text("• plan ").Code(plan.Name).Text(": " + PriceText(plan.PriceMsat / 1000, plan.Period) + (plan.IsDefault ? " (default)" : "")).Line();
+            notice.Text("The room ").Text(room).Text(" costs ").Bold(PriceText(gate.PriceMsat / 1000, gate.Period))
+                .Text(gate.Enabled ? "." : " (sales are paused with off; members may still renew).").Line();
+            if (plans.Count > 1)
+            {
+                foreach (var plan in plans)
+                    notice.Text("• plan ").Code(plan.Name).Text(": " + PriceText(plan.PriceMsat / 1000, plan.Period) + (plan.IsDefault ? " (default)" : "")).Line();
+            }
             notice.Text("• trial: " + (gate.Trial is { } t ? Quantities.FormatDuration(t) : "off")).Line()
                 .Text("• grace: " + (gate.Grace > TimeSpan.Zero ? Quantities.FormatDuration(gate.Grace) : "none")).Line()
                 .Text("• reminders: " + (gate.RemindLead is { } l ? l == TimeSpan.Zero ? "off" : Quantities.FormatDuration(l) + " before the end" : "3 days before the end (a tenth of shorter periods)"));

@@ -208,4 +208,56 @@ public sealed class AccessRulesTests
     [InlineData("@op:elsewhere.org", true)]
     public void Allowed_inviters_are_user_ids_and_server_patterns(string inviter, bool allowed) =>
         Assert.Equal(allowed, InvitePolicy.MayInvite(inviter, false, ["@owner:other.org", "*:friends.org"], ["@op:elsewhere.org"], "example.org"));
+
+    private static readonly TimeSpan Day = TimeSpan.FromDays(1);
+
+    [Fact]
+    public void Paid_within_grace_the_time_runs_from_the_end_so_no_day_is_gained_or_lost()
+    {
+        var ended = Now - 2 * Day;
+        Assert.Equal(ended + Month, AccessRules.Extend(ended, hasSubscription: true, Month, Now, grace: 3 * Day));
+        // Past the grace, from now.
+        Assert.Equal(Now + Month, AccessRules.Extend(ended, hasSubscription: true, Month, Now, grace: Day));
+        // Still running: from the end, grace or not.
+        Assert.Equal(Now + Day + Month, AccessRules.Extend(Now + Day, hasSubscription: true, Month, Now, grace: 3 * Day));
+    }
+
+    [Fact]
+    public void A_grant_adds_from_the_later_of_now_and_the_end()
+    {
+        Assert.Equal(Now + 10 * Day + Month, AccessRules.Extend(Now + 10 * Day, hasSubscription: true, Month, Now));
+        Assert.Equal(Now + Month, AccessRules.Extend(Now - 10 * Day, hasSubscription: true, Month, Now));
+        Assert.Null(AccessRules.Extend(Now + Day, hasSubscription: true, null, Now)); // forever
+    }
+
+    [Theory]
+    [InlineData(30.0, null, false, 27.0)]   // default rule: three days before
+    [InlineData(30.0, 5.0, false, 25.0)]    // the owner's lead
+    [InlineData(4.0, 5.0, false, 2.0)]      // never more than half the period
+    [InlineData(30.0, 0.0, false, null)]    // remind off
+    [InlineData(30.0, 5.0, true, null)]     // the member said reminders off
+    [InlineData(0.01, null, false, null)] // too short a period for the default rule
+    public void The_reminder_comes_at_the_lead_never_more_than_half_the_period(double periodDays, double? leadDays, bool off, double? remindDay)
+    {
+        var period = TimeSpan.FromDays(periodDays);
+        var at = AccessRules.RemindAt(Now + period, period, leadDays is { } l ? TimeSpan.FromDays(l) : null, off);
+        Assert.Equal(remindDay is { } d ? Now + TimeSpan.FromDays(d) : null, at);
+    }
+
+    [Fact]
+    public void No_reminder_for_lifetime_access() => Assert.Null(AccessRules.RemindAt(null, null, null, false));
+
+    private static readonly Gate WithTrial = new("!r:hs", "#r:hs", true, TimeSpan.Zero, 1000, Month, Trial: 3 * Day);
+
+    [Fact]
+    public void A_trial_is_once_per_person_and_never_for_anyone_who_paid()
+    {
+        Assert.Null(AccessRules.MayStartTrial(WithTrial, tookTrial: false, paidBefore: false, null, Now));
+        Assert.Equal(TrialRefusal.TakenBefore, AccessRules.MayStartTrial(WithTrial, tookTrial: true, paidBefore: false, null, Now));
+        Assert.Equal(TrialRefusal.PaidBefore, AccessRules.MayStartTrial(WithTrial, tookTrial: false, paidBefore: true, null, Now));
+        Assert.Equal(TrialRefusal.NotOffered, AccessRules.MayStartTrial(WithTrial with { Trial = null }, false, false, null, Now));
+        var granted = new Subscription("!r:hs", "@m:hs", Now + Day, SubscriptionSource.Grant, null);
+        Assert.Equal(TrialRefusal.HasAccess, AccessRules.MayStartTrial(WithTrial, false, false, granted, Now));
+        Assert.Null(AccessRules.MayStartTrial(WithTrial, false, false, granted with { ExpiresAt = Now - Day, ExpiredAt = Now }, Now));
+    }
 }

@@ -45,8 +45,8 @@ public sealed class SandboxBotTests(ITestOutputHelper output) : SandboxScenarioT
     [Fact]
     public async Task Bad_requests_get_a_clear_answer_and_change_nothing()
     {
-        // The member sends six commands in a row, one more than the default burst (Limits:CommandBurst).
-        await S.StartBotAsync(settings => settings["Limits:CommandBurst"] = "6");
+        // The member sends seven commands in a row, more than the default burst (Limits:CommandBurst).
+        await S.StartBotAsync(settings => settings["Limits:CommandBurst"] = "7");
         var (roomId, _) = await S.OwnerMakesRoomAsync();
         var ungated = await S.Owner.CreateRoomAsync("free-" + Guid.NewGuid().ToString("N")[..6]);
         var dm = await S.MemberOpensDmAsync();
@@ -63,7 +63,8 @@ public sealed class SandboxBotTests(ITestOutputHelper output) : SandboxScenarioT
         await ExpectAsync(S.Member, dm, "join " + ungated, "is not a paid room");
         await ExpectAsync(S.Member, dm, "join vip", "is not a room alias or id");
         await ExpectAsync(S.Member, dm, "frobnicate", "I don't know “frobnicate”");
-        await ExpectAsync(S.Member, dm, "set 5 sats per 1d", "Say that in the room you want to gate");
+        await ExpectAsync(S.Member, dm, "set 5 sats per 1d", "name the room first");
+        await ExpectAsync(S.Member, dm, "set #nowhere:localhost 5 sats per 1d", "I don't know the room");
         await ExpectAsync(S.Owner, roomId, "!gate set -5 sats per 1d", "negative");
         await ExpectAsync(S.Owner, roomId, "!gate set 5 sats per 30y", "not a duration");
         await ExpectAsync(S.Owner, roomId, "!gate set 99999999999999999 sats per 1d", "21 million bitcoin");

@@ -126,4 +126,40 @@ public sealed class MigrationTests : IDisposable
         Assert.Equal(["outgoing_messages_due", "outgoing_messages_finished"], indexesBefore.Select(i => i.Name));
         Assert.Equal(indexesBefore, (await after.QueryAsync<(string, string)>(Indexes)).ToList());
     }
+
+    [Fact]
+    public async Task Subscriptions_from_before_the_command_set_keep_their_time_and_get_their_reminder_and_plan()
+    {
+        var database = new Database(_dir.File("doorman.db"));
+        // The database as an older bot left it: every migration before 0006, a 30-day gate (its lead, 3 days, written by
+        // `set`) and a paid subscription.
+        await using (var connection = await database.OpenAsync(CancellationToken.None))
+        {
+            await connection.ExecuteAsync("CREATE TABLE schema_migrations (version TEXT PRIMARY KEY, applied_at INTEGER NOT NULL);");
+            foreach (var (version, sql) in Migrator.Migrations().Where(m => string.CompareOrdinal(m.Version, "0006") < 0))
+            {
+                await connection.ExecuteAsync(sql);
+                await connection.ExecuteAsync("INSERT INTO schema_migrations VALUES (@version, 0)", new { version });
+            }
+            await connection.ExecuteAsync(
+                """
+                INSERT INTO gates (room_id, room_name, enabled, grace_seconds, remind_seconds, created_by, created_at, updated_by, updated_at)
+                VALUES ('!room:localhost', '#vip:localhost', 1, 0, 259200, '@owner:localhost', 1, '@owner:localhost', 1);
+                INSERT INTO plans (room_id, name, price_msat, period_seconds, is_default, created_at) VALUES ('!room:localhost', 'default', 1000000, 2592000, 1, 1);
+                INSERT INTO subscriptions (room_id, user_id, expires_at, source, reminded_at, expired_at, created_at, updated_at)
+                VALUES ('!room:localhost', '@member:localhost', 1000000000, 'paid', NULL, NULL, 5, 6);
+                """);
+        }
+
+        await new Migrator(database, TimeProvider.System, NullLogger<Migrator>.Instance).MigrateAsync(CancellationToken.None);
+
+        await using var after = await database.OpenAsync(CancellationToken.None);
+        var row = await after.QuerySingleAsync<(long ExpiresAt, string Source, string Plan, long Period, long RemindAt, long CreatedAt)>(
+            "SELECT expires_at, source, plan_name, period_seconds, remind_at, created_at FROM subscriptions");
+        Assert.Equal((1_000_000_000L, "paid", "default", 2_592_000L, 1_000_000_000L - 259_200_000L, 5L), row);
+        // The owner chose no lead: the default rule applies from now on.
+        Assert.Null(await after.ExecuteScalarAsync<long?>("SELECT remind_seconds FROM gates"));
+        await after.ExecuteAsync("UPDATE subscriptions SET source = 'trial'");
+        Assert.Equal(1, await after.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'subscriptions_due'"));
+    }
 }
