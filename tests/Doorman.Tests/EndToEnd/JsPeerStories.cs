@@ -115,7 +115,7 @@ public static class JsPeerStories
     /// </summary>
     public static async Task OwnersAndMembersCommandsAsync(Scenario s)
     {
-        // The owner gives eleven commands and the member four in about a minute: the bot's per-person limit is not under test.
+        // The owner gives nine commands and the member three within seconds: the bot's per-person limit is not under test.
         await s.StartBotAsync(settings => settings["Limits:CommandBurst"] = "20");
         // Nor is the homeserver's (other stories test it): the bot is exempt as the README advises, and so are the people.
         foreach (var user in new[] { s.BotUserId, s.Owner.UserId, s.Member.UserId })
