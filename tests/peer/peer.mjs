@@ -56,6 +56,8 @@ const sdkLogger = stderrLogger("", process.env.DOORMAN_PEER_LOG ?? "warn");
 let client = null;
 let accessToken = null;
 let txnCounter = 0;
+/** Every m.room.message the SDK has delivered since login, per room: a limited sync may reset the live timeline. */
+const received = new Map();
 
 /** An error the C# side sees as {error, errcode, status}. */
 class PeerError extends Error {
@@ -153,7 +155,7 @@ function isRemote(ev) {
   return ev.status === null && (ev.getId() ?? "").startsWith("$");
 }
 
-async function download(mxc) {
+async function download(mxc, withData = false) {
   const c = loggedIn();
   // mxcUrlToHttp(mxc, width, height, resizeMethod, allowDirectLinks, allowRedirects, useAuthentication):
   // the SDK builds the CS API v1.11 authenticated URL; the token goes in the header, as clients send it.
@@ -175,6 +177,7 @@ async function download(mxc) {
     sha256: createHash("sha256").update(bytes).digest("hex"),
     length: bytes.length,
     content_type: response.headers.get("content-type"),
+    ...(withData ? { base64: bytes.toString("base64") } : {}),
   };
 }
 
@@ -188,6 +191,11 @@ const commands = {
     const who = await c.whoami();
     if (who.user_id !== args.userId) throw new PeerError(`the token belongs to ${who.user_id}, not ${args.userId}`, "PEER_BAD_COMMAND");
     client = c;
+    c.on(RoomEvent.Timeline, (ev, room) => {
+      if (!room || ev.getType() !== EventType.RoomMessage) return;
+      if (!received.has(room.roomId)) received.set(room.roomId, new Map());
+      received.get(room.roomId).set(ev.getId(), ev);
+    });
     const prepared = new Promise((resolve, reject) => {
       const onSync = (state, _previous, data) => {
         if (state === SyncState.Prepared || state === SyncState.Syncing) {
@@ -260,6 +268,12 @@ const commands = {
     return {};
   },
 
+  /** Sets one user's power level through the SDK (it reads m.room.power_levels and sends it back with the change). */
+  async setPowerLevel(args) {
+    const response = await politely(() => loggedIn().setPowerLevel(need(args, "room"), need(args, "userId"), need(args, "level")));
+    return { event_id: response.event_id };
+  },
+
   async kick(args) {
     await politely(() => loggedIn().kick(need(args, "room"), need(args, "userId"), args.reason));
     return {};
@@ -315,6 +329,24 @@ const commands = {
     } finally {
       c.off(RoomEvent.Timeline, onTimeline);
     }
+  },
+
+  /**
+   * Every m.room.message the SDK has in the room (its live timeline, and all it delivered since login), from `sender`
+   * if given, oldest first: for a test that proves something was not said, after a control message that was.
+   */
+  async messages(args) {
+    const c = loggedIn();
+    const roomId = need(args, "room");
+    const events = new Map(received.get(roomId) ?? []);
+    for (const ev of c.getRoom(roomId)?.getLiveTimeline().getEvents() ?? []) {
+      if (ev.getType() === EventType.RoomMessage) events.set(ev.getId(), ev);
+    }
+    const list = [...events.values()]
+      .filter((ev) => isRemote(ev) && (!args.sender || ev.getSender() === args.sender))
+      .sort((a, b) => a.getTs() - b.getTs())
+      .map((ev) => ({ ...eventJson(ev), body: ev.getContent().body, msgtype: ev.getContent().msgtype }));
+    return { messages: list };
   },
 
   /**
@@ -388,9 +420,12 @@ const commands = {
     return { content_uri: response.content_uri, sha256: createHash("sha256").update(data).digest("hex"), length: data.length };
   },
 
-  /** Downloads through the authenticated media API (GET /_matrix/client/v1/media/download/...) with our token. */
+  /**
+   * Downloads through the authenticated media API (GET /_matrix/client/v1/media/download/...) with our token;
+   * `withData` adds the bytes, base64, for a test that reads the file (an export, say).
+   */
   async download(args) {
-    return download(need(args, "mxc"));
+    return download(need(args, "mxc"), args.withData === true);
   },
 
   async uploadAndDownload(args) {

@@ -31,6 +31,9 @@ public sealed class SandboxJsPeerTests(ITestOutputHelper output) : IAsyncLifetim
     public Task A_DM_opened_by_the_member_is_accepted_and_answered() => JsPeerStories.MemberOpensDmAsync(_s);
 
     [JsPeerFact]
+    public Task Owners_and_members_commands_in_the_room_and_from_DMs_with_short_real_periods() => JsPeerStories.OwnersAndMembersCommandsAsync(_s);
+
+    [JsPeerFact]
     public Task Rate_limited_replies_all_arrive_in_order() =>
         JsPeerStories.RateLimitedRepliesArriveInOrderAsync(_s, () => ((SandboxTestHomeserver)_s.Homeserver).Server.RateLimitNext(_s.BotUserId, 4, TimeSpan.FromSeconds(1)));
 }
@@ -66,4 +69,7 @@ public sealed class SynapseJsPeerTests(ITestOutputHelper output) : IAsyncLifetim
 
     [SynapseJsPeerFact]
     public Task Rate_limited_replies_all_arrive_in_order() => JsPeerStories.RateLimitedRepliesArriveInOrderAsync(_s!);
+
+    [SynapseJsPeerFact]
+    public Task Owners_and_members_commands_in_the_room_and_from_DMs_with_short_real_periods() => JsPeerStories.OwnersAndMembersCommandsAsync(_s!);
 }

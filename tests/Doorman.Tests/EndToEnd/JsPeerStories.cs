@@ -107,6 +107,124 @@ public static class JsPeerStories
     }
 
     /// <summary>
+    /// The owners' and members' commands with short real periods. The owner (js-sdk) makes a room, gives the bot power,
+    /// gates it and adds a plan there, then sets the trial and grace and lists the members from a DM; the member (js-sdk)
+    /// reads the plans, takes the trial, and pays for the longer plan, which extends the trial's end; the owner grants a
+    /// minute from the DM, lists and exports the members from the room (both answered in the owner's DM), and revokes the
+    /// member, who is removed and told. Nothing waits for a period to run out: each step would fail if one had.
+    /// </summary>
+    public static async Task OwnersAndMembersCommandsAsync(Scenario s)
+    {
+        // The owner gives nine commands and the member three within seconds: the bot's per-person limit is not under test.
+        await s.StartBotAsync(settings => settings["Limits:CommandBurst"] = "20");
+        // Nor is the homeserver's (other stories test it): the bot is exempt as the README advises, and so are the people.
+        foreach (var user in new[] { s.BotUserId, s.Owner.UserId, s.Member.UserId })
+            await s.Homeserver.ExemptFromRateLimitsAsync(user);
+        var (owner, member) = await PeersAsync(s);
+        await using var _ = owner;
+        await using var __ = member;
+        var bot = s.BotUserId;
+
+        // In the room: the owner makes it, invites the bot, gives it power, gates it and adds a plan.
+        var localpart = "club-" + Guid.NewGuid().ToString("N")[..8];
+        var alias = $"#{localpart}:{s.Homeserver.ServerName}";
+        var roomId = await owner.CreateRoomAsync(new JsonObject { ["room_alias_name"] = localpart, ["name"] = "Members' club" });
+        await owner.InviteAsync(roomId, bot);
+        await owner.WaitForMembershipAsync(roomId, "join", bot, Patience);
+        await owner.SetPowerLevelAsync(roomId, bot, 50);
+        var gated = await AskAsync(owner, roomId, "!gate set 10 sats per 1m", "now costs", bot);
+        Assert.Contains($"{alias} now costs 10 sats per 1 minute", gated.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain("I need more power", gated.Body, StringComparison.Ordinal);
+        var plan = await AskAsync(owner, roomId, "!gate plan add long 20 sats per 2m", "Added the plan", bot);
+        Assert.Contains("long to " + alias + ": 20 sats per 2 minutes", plan.Body, StringComparison.Ordinal);
+        s.Log($"owner (js-sdk) gated {roomId} ({alias}) at 10 sats per minute and added the plan long, 20 sats per 2 minutes");
+
+        // From a DM, naming the room: trial, grace, members.
+        var ownerDm = await owner.CreateDmAsync(bot);
+        await owner.WaitForMembershipAsync(ownerDm, "join", bot, Patience);
+        var trial = await AskAsync(owner, ownerDm, $"trial {alias} 30s", "free trial", bot);
+        Assert.Contains("free trial of 30 seconds", trial.Body, StringComparison.Ordinal);
+        var grace = await AskAsync(owner, ownerDm, $"grace {alias} 10s", "stay 10 seconds more", bot);
+        Assert.Contains(alias, grace.Body, StringComparison.Ordinal);
+        var before = await AskAsync(owner, ownerDm, $"members {alias}", "access to " + alias, bot);
+        Assert.Contains(owner.UserId + " — exempt", before.Body, StringComparison.Ordinal); // in the room when it was gated
+        Assert.DoesNotContain(member.UserId!, before.Body, StringComparison.Ordinal);
+        s.Log($"owner from DM: trial 30 s, grace 10 s; members → {before.Body.ReplaceLineEndings(" ")}");
+
+        // The member: plans, the trial (invited, joins), then the long plan, paid.
+        var dm = await member.CreateDmAsync(bot);
+        await member.WaitForMembershipAsync(dm, "join", bot, Patience);
+        var plans = await AskAsync(member, dm, $"plans {alias}", "Plans of", bot);
+        Assert.Contains("default: 10 sats per 1 minute (default)", plans.Body, StringComparison.Ordinal);
+        Assert.Contains("long: 20 sats per 2 minutes", plans.Body, StringComparison.Ordinal);
+        Assert.Contains("free trial: 30 seconds", plans.Body, StringComparison.Ordinal);
+        var started = await AskAsync(member, dm, $"join {alias} trial", "Your free trial", bot);
+        var trialEnd = TimeIn(started.Body);
+        await member.WaitForMembershipAsync(roomId, "invite", timeout: Patience);
+        await member.JoinAsync(roomId);
+        s.Log($"member (js-sdk) took the trial (until {trialEnd:HH:mm} UTC), was invited and joined");
+
+        // "pay 20 sats for 2 minutes": not the trial's reminder, which would carry an invoice for the default plan.
+        var invoice = await AskAsync(member, dm, $"join {alias} long", "pay 20 sats for 2 minutes", bot);
+        await s.Payments.PayAsync(Player.FindInvoice(invoice.Body)!);
+        var renewed = await member.WaitForMessageAsync(dm, contains: "now lasts until", sender: bot, timeout: Patience);
+        var paidUntil = TimeIn(renewed.Body);
+        // From the trial's end, not from now (times are shown to the minute; the trial ends less than a minute ahead).
+        Assert.Equal(trialEnd.AddMinutes(2), paidUntil);
+        s.Log($"member paid for the long plan: until {paidUntil:HH:mm} UTC");
+
+        // The owner grants a minute from the DM.
+        var granted = await AskAsync(owner, ownerDm, $"grant {alias} {member.UserId} 1m", "Granted:", bot);
+        Assert.Equal(paidUntil.AddMinutes(1), TimeIn(granted.Body));
+        var told = await member.WaitForMessageAsync(dm, contains: "complimentary access until", sender: bot, timeout: Patience);
+        Assert.Equal(paidUntil.AddMinutes(1), TimeIn(told.Body));
+
+        // members and export in the room: a pointer there, the list and the file in the owner's DM.
+        await AskAsync(owner, roomId, "!gate members", "sent you the member list in a direct message", bot);
+        var list = await owner.WaitForMessageAsync(ownerDm, contains: member.UserId + " — grant, long, until", sender: bot, timeout: Patience);
+        Assert.Contains("2 people", list.Body, StringComparison.Ordinal);
+        await AskAsync(owner, roomId, "!gate export", "sent you the export in a direct message", bot);
+        var file = await owner.WaitForMessageAsync(ownerDm, contains: "Members of", sender: bot, timeout: Patience, msgType: "m.file");
+        var csv = await owner.DownloadWithDataAsync(file.Content["url"]!.GetValue<string>());
+        var lines = System.Text.Encoding.UTF8.GetString(csv.Data!).ReplaceLineEndings("\n").TrimEnd('\n').Split('\n');
+        Assert.Equal("user_id,source,plan,started_at,expires_at,paid_sats_total,last_payment_at", lines[0]);
+        // Every user id begins with @, which a spreadsheet reads as a formula: src/Doorman/Messaging/Csv.cs writes it as text, '@….
+        var row = Assert.Single(lines, l => l.StartsWith("'" + member.UserId + ",", StringComparison.Ordinal)).Split(',');
+        Assert.Equal(["grant", "long", "20"], [row[1], row[2], row[5]]);
+        Assert.NotEmpty(row[6]);
+        s.Log($"owner: members and export from the room; the CSV has {lines.Length - 1} rows: {string.Join(" | ", lines.Skip(1))}");
+
+        // The owner revokes the member from the DM: removed by the bot, and told.
+        await AskAsync(owner, ownerDm, $"revoke {alias} {member.UserId}", "removing them now", bot);
+        var removal = await member.WaitForMembershipAsync(roomId, "leave", timeout: Patience);
+        Assert.Equal(bot, removal.Event?["sender"]?.GetValue<string>());
+        await member.WaitForMessageAsync(dm, contains: "ended your access", sender: bot, timeout: Patience);
+        s.Log("owner revoked the member: removed, and told");
+
+        // The revoke's message came after everything the trial, the payment and the grant made the bot say: only the
+        // payment was one.
+        var said = (await member.MessagesAsync(dm, bot)).Select(m => m.Body).ToList();
+        s.Log("the bot told the member: " + string.Join(" / ", said.Select(b => b.ReplaceLineEndings(" "))));
+        Assert.Single(said, b => b.StartsWith("Payment received", StringComparison.Ordinal));
+    }
+
+    /// <summary>Sends a command and waits for the bot's answer, the first message from it containing <paramref name="answer"/>.</summary>
+    private static async Task<PeerMessage> AskAsync(JsPeer who, string roomId, string command, string answer, string bot)
+    {
+        await who.SendAsync(roomId, command);
+        return await who.WaitForMessageAsync(roomId, contains: answer, sender: bot, timeout: Patience);
+    }
+
+    /// <summary>The instant a reply names, to the minute ("… until 2026-05-01 12:34 UTC (in 2 minutes)").</summary>
+    private static DateTimeOffset TimeIn(string body)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(body, @"\d{4}-\d{2}-\d{2} \d{2}:\d{2}(?= UTC)");
+        Assert.True(match.Success, $"no time in: {body}");
+        return DateTimeOffset.ParseExact(match.Value, "yyyy-MM-dd HH:mm", System.Globalization.CultureInfo.InvariantCulture,
+            System.Globalization.DateTimeStyles.AssumeUniversal);
+    }
+
+    /// <summary>
     /// The homeserver rate-limits the bot (Synapse's rc_message; the sandbox when told to): the owner and the member
     /// send commands at once, so the bot must answer faster than it may. Every reply still goes out, each room's
     /// replies in the order of its commands, and the bot's log shows it waited.

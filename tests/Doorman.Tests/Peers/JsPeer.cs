@@ -127,6 +127,11 @@ public sealed class JsPeer : IAsyncDisposable
     public Task LeaveAsync(string roomId, CancellationToken cancellationToken = default) =>
         CallAsync("leave", new JsonObject { ["room"] = roomId }, cancellationToken: cancellationToken);
 
+    /// <summary>Sets one user's power level in the room (the SDK's <c>setPowerLevel</c>); returns the power-levels event id.</summary>
+    public async Task<string> SetPowerLevelAsync(string roomId, string userId, long level, CancellationToken cancellationToken = default) =>
+        (await CallAsync("setPowerLevel", new JsonObject { ["room"] = roomId, ["userId"] = userId, ["level"] = level },
+            cancellationToken: cancellationToken))["event_id"]!.GetValue<string>();
+
     public Task KickAsync(string roomId, string userId, string? reason = null, CancellationToken cancellationToken = default) =>
         CallAsync("kick", new JsonObject { ["room"] = roomId, ["userId"] = userId, ["reason"] = reason }, cancellationToken: cancellationToken);
 
@@ -137,18 +142,30 @@ public sealed class JsPeer : IAsyncDisposable
 
     /// <summary>
     /// The first message the SDK has or receives in the room whose body contains <paramref name="contains"/> (or
-    /// matches <paramref name="regex"/>, JavaScript syntax), from <paramref name="sender"/> when given.
+    /// matches <paramref name="regex"/>, JavaScript syntax), from <paramref name="sender"/> and of <paramref name="msgType"/> when given.
     /// </summary>
     public async Task<PeerMessage> WaitForMessageAsync(string roomId, string? contains = null, string? regex = null, string? sender = null,
-        TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+        TimeSpan? timeout = null, string? msgType = null, CancellationToken cancellationToken = default)
     {
         var wait = timeout ?? TimeSpan.FromSeconds(20);
         var result = await CallAsync("waitForMessage", new JsonObject
         {
-            ["room"] = roomId, ["contains"] = contains, ["regex"] = regex, ["sender"] = sender, ["timeoutMs"] = (long)wait.TotalMilliseconds,
+            ["room"] = roomId, ["contains"] = contains, ["regex"] = regex, ["sender"] = sender, ["msgtype"] = msgType,
+            ["timeoutMs"] = (long)wait.TotalMilliseconds,
         }, wait + TimeSpan.FromSeconds(10), cancellationToken);
         return new PeerMessage(result["event_id"]!.GetValue<string>(), result["sender"]!.GetValue<string>(),
             result["body"]!.GetValue<string>(), result["msgtype"]?.GetValue<string>(), result["content"]!.AsObject());
+    }
+
+    /// <summary>
+    /// Every message the SDK has in the room (from <paramref name="sender"/>, when given), oldest first. For proving
+    /// absence: first wait for a message that must come after the one that must not.
+    /// </summary>
+    public async Task<IReadOnlyList<PeerMessage>> MessagesAsync(string roomId, string? sender = null, CancellationToken cancellationToken = default)
+    {
+        var result = await CallAsync("messages", new JsonObject { ["room"] = roomId, ["sender"] = sender }, cancellationToken: cancellationToken);
+        return [.. result["messages"]!.AsArray().Select(m => new PeerMessage(m!["event_id"]!.GetValue<string>(), m["sender"]!.GetValue<string>(),
+            m["body"]?.GetValue<string>() ?? "", m["msgtype"]?.GetValue<string>(), m["content"]!.AsObject()))];
     }
 
     /// <summary>Waits until this peer is invited to a room not in <paramref name="except"/> (by <paramref name="inviter"/>, when given).</summary>
@@ -203,6 +220,10 @@ public sealed class JsPeer : IAsyncDisposable
     /// <summary>Downloads through the authenticated media API (<c>/_matrix/client/v1/media/download</c>) with the peer's token.</summary>
     public async Task<PeerMedia> DownloadAsync(string mxcUri, CancellationToken cancellationToken = default) =>
         Media(mxcUri, await CallAsync("download", new JsonObject { ["mxc"] = mxcUri }, cancellationToken: cancellationToken));
+
+    /// <summary>As <see cref="DownloadAsync"/>, with the bytes themselves in <see cref="PeerMedia.Data"/>.</summary>
+    public async Task<PeerMedia> DownloadWithDataAsync(string mxcUri, CancellationToken cancellationToken = default) =>
+        Media(mxcUri, await CallAsync("download", new JsonObject { ["mxc"] = mxcUri, ["withData"] = true }, cancellationToken: cancellationToken));
 
     /// <summary>Uploads through the SDK, downloads it back through the authenticated API; fails unless the bytes match.</summary>
     public async Task<PeerMedia> UploadAndDownloadAsync(ReadOnlyMemory<byte> data, string contentType, string name, CancellationToken cancellationToken = default)
@@ -402,7 +423,8 @@ public sealed class JsPeer : IAsyncDisposable
     }
 
     private static PeerMedia Media(string mxcUri, JsonObject result) =>
-        new(mxcUri, result["sha256"]!.GetValue<string>(), result["length"]!.GetValue<long>(), result["content_type"]?.GetValue<string>());
+        new(mxcUri, result["sha256"]!.GetValue<string>(), result["length"]!.GetValue<long>(), result["content_type"]?.GetValue<string>(),
+            result["base64"] is JsonValue data ? Convert.FromBase64String(data.GetValue<string>()) : null);
 
     /// <summary>Asks the peer to stop, and kills it (with any children) if it has not gone within a few seconds.</summary>
     public async ValueTask DisposeAsync()
@@ -461,10 +483,13 @@ public sealed record PeerMembership(string Membership, JsonObject? Event, string
     public JsonObject? Content => Event?["content"] as JsonObject;
 }
 
-/// <summary>Media the peer downloaded (or uploaded and downloaded back): the SHA-256 of the bytes, hex.</summary>
 public sealed record PeerInvite(string RoomId, string? Inviter, string? DmInviter);
 
-public sealed record PeerMedia(string ContentUri, string Sha256, long Length, string? ContentType);
+/// <summary>
+/// Media the peer downloaded (or uploaded and downloaded back): the SHA-256 of the bytes, hex; the bytes themselves
+/// only from <see cref="JsPeer.DownloadWithDataAsync"/>.
+/// </summary>
+public sealed record PeerMedia(string ContentUri, string Sha256, long Length, string? ContentType, byte[]? Data = null);
 
 /// <summary>A command the js-sdk peer answered with an error, or did not answer.</summary>
 public sealed class JsPeerException(string message, string? errCode, int? status) : Exception(message)
