@@ -171,6 +171,17 @@ public sealed class MatrixClient : IDisposable
 
     // ---- Membership ----
 
+    /// <summary>
+    /// Knocks on a room (CS API §"POST /_matrix/client/v3/knock/{roomIdOrAlias}": the room's join rule must be
+    /// <c>knock</c> or <c>knock_restricted</c>); returns the room id. Used by the sandbox's players.
+    /// </summary>
+    public async Task<string> KnockAsync(string roomIdOrAlias, string? reason, CancellationToken cancellationToken)
+    {
+        var response = await SendAsync(HttpMethod.Post, $"{V3}knock/{E(roomIdOrAlias)}", Json(new Reason(reason), MatrixJsonContext.Default.Reason),
+            MatrixJsonContext.Default.RoomIdResponse, idempotent: true, cancellationToken);
+        return response.RoomId;
+    }
+
     /// <summary>Joins by id or alias (CS API §"POST /join/{roomIdOrAlias}"); returns the room id.</summary>
     public async Task<string> JoinAsync(string roomIdOrAlias, IEnumerable<string>? via, string? reason, CancellationToken cancellationToken)
     {

@@ -116,6 +116,22 @@ public sealed class Player : IDisposable
         }
     }
 
+    /// <summary>Waits until this player is invited to a room not in <paramref name="known"/> (a DM the bot opens, say), and returns it.</summary>
+    public async Task<string> WaitForNewInviteAsync(IReadOnlyCollection<string> known, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var deadline = TimeProvider.System.GetUtcNow() + timeout;
+        while (true)
+        {
+            lock (_seen)
+                if (_invitedTo.FirstOrDefault(r => !known.Contains(r)) is { } room)
+                    return room;
+            var left = deadline - TimeProvider.System.GetUtcNow();
+            if (left <= TimeSpan.Zero)
+                throw new TimeoutException($"{Name} was not invited to a new room within {timeout}");
+            await PumpAsync(left, cancellationToken);
+        }
+    }
+
     /// <summary>How many events this player has seen so far: pass it as <c>after</c> to wait only for newer ones.</summary>
     public int Mark
     {

@@ -39,7 +39,7 @@ public sealed partial class CommandHandler
                         return Replies.TooManyPlans(GateStore.MaxPlans);
                     if (!await gates.AddPlanAsync(tx, room.RoomId, add.Name, add.Sats * 1000, add.Period, now))
                         return Replies.PlanExists(add.Name);
-                    await AuditAsync(tx, context, room, "plan-add", $"{add.Name}: {Replies.PriceText(add.Sats, add.Period)}", now);
+                    await AuditAsync(tx, context, room, "plan add", $"{add.Name}: {Replies.PriceText(add.Sats, add.Period)}", now);
                     return Replies.PlanAdded(room.Shown, add.Name, add.Sats, add.Period);
                 }, cancellationToken);
                 break;
@@ -50,7 +50,7 @@ public sealed partial class CommandHandler
                         return Replies.CannotRemoveDefault(remove.Name);
                     if (!await gates.RemovePlanAsync(tx, room.RoomId, remove.Name))
                         return Replies.NoSuchPlan(remove.Name, await gates.GetPlansAsync(tx, room.RoomId));
-                    await AuditAsync(tx, context, room, "plan-remove", remove.Name, now);
+                    await AuditAsync(tx, context, room, "plan remove", remove.Name, now);
                     return Replies.PlanRemoved(remove.Name, room.Gate.DefaultPlan);
                 }, cancellationToken);
                 break;
@@ -59,7 +59,7 @@ public sealed partial class CommandHandler
                 {
                     if (!await gates.SetDefaultPlanAsync(tx, room.RoomId, makeDefault.Name))
                         return Replies.NoSuchPlan(makeDefault.Name, await gates.GetPlansAsync(tx, room.RoomId));
-                    await AuditAsync(tx, context, room, "plan-default", makeDefault.Name, now);
+                    await AuditAsync(tx, context, room, "plan default", makeDefault.Name, now);
                     return Replies.PlanMadeDefault(room.Shown, makeDefault.Name);
                 }, cancellationToken);
                 break;
@@ -97,7 +97,7 @@ public sealed partial class CommandHandler
                 {
                     await gates.SetEnabledAsync(tx, room.RoomId, selling.On, context.Sender, now);
                     await AuditAsync(tx, context, room, selling.On ? "on" : "off", null, now);
-                    return Replies.SellingSet(room.Shown, selling.On);
+                    return Replies.SellingSet(room.Shown, selling.On, context.IsDirect ? "on " + room.Shown : Prefix + " on");
                 }, cancellationToken);
                 break;
             case GrantCommand grant:
@@ -221,7 +221,7 @@ public sealed partial class CommandHandler
                 foreach (var member in joined.Where(m => m != BotUserId))
                     exempted += await exemptions.AddAsync(tx, room.RoomId, member, context.Sender, now) ? 1 : 0;
             }
-            await AuditAsync(tx, context, room, "set-price", Replies.PriceText(set.Sats, set.Period), now);
+            await AuditAsync(tx, context, room, "set", Replies.PriceText(set.Sats, set.Period), now);
             return Replies.Gated(roomName, set.Sats, set.Period, BotPower.Of(BotUserId, room.Power), Prefix, created ? exempted : null);
         }, cancellationToken);
         LogGated(room.RoomId, set.Sats, set.Period, context.Sender);

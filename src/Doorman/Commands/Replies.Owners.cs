@@ -57,9 +57,10 @@ public static partial class Replies
             : new Notice().Text($"Members of {room} get a reminder with a renewal invoice {Quantities.FormatDuration(lead)} before their time ends ")
                 .Text("(at most half their period before it).");
 
-    public static Notice SellingSet(string room, bool on) =>
+    /// <param name="onCommand">How to say <c>on</c> where the command was given.</param>
+    public static Notice SellingSet(string room, bool on, string onCommand) =>
         on ? new Notice().Text("The room ").Text(room).Text(" is on sale again.")
-            : new Notice().Text("Stopped selling ").Text(room).Text(". Members keep their time and may still renew; say ").Code("on").Text(" to sell again.");
+            : new Notice().Text("Stopped selling ").Text(room).Text(". Members keep their time and may still renew; say ").Code(onCommand).Text(" to sell again.");
 
     public static Notice ExemptSet(string room, string userId, bool exempt, bool changed) =>
         (exempt, changed) switch
@@ -102,10 +103,10 @@ public static partial class Replies
         var notice = new Notice().Text("Plans of ").Bold(room).Text(gate.Enabled ? "" : " (not selling at the moment; members may renew)").Text(":").Line();
         foreach (var plan in plans)
             notice.Text("• ").Code(plan.Name).Text(": " + PriceText(plan.PriceMsat / 1000, plan.Period) + (plan.IsDefault ? " (default)" : "")).Line();
-        if (gate.Trial is { } length)
-            notice.Text($"• free trial: {Quantities.FormatDuration(length)}").Text(trial is null ? " — " : " (not for you: " + TrialRefusalText(trial.Value) + ")").Line();
-        if (gate.Trial is not null && trial is null)
-            notice.Text("Start it with ").Code($"join {room} trial").Text(".").Line();
+        if (gate.Trial is { } length && trial is null)
+            notice.Text($"• free trial: {Quantities.FormatDuration(length)} — start it with ").Code($"join {room} trial").Text(".").Line();
+        else if (gate.Trial is { } offered)
+            notice.Text($"• free trial: {Quantities.FormatDuration(offered)} (not for you: {TrialRefusalText(trial!.Value)}).").Line();
         if (subscription is { IsActive: true } s)
             notice.Text($"You: {SourceText(s.Source, s.PlanName)}, ")
                 .Text(s.ExpiresAt is { } until ? $"until {Quantities.FormatWhen(until, now)}. Renew with " : "lifetime access.").Code(s.ExpiresAt is null ? "" : $"renew {room} [plan]").Text(s.ExpiresAt is null ? "" : ".");

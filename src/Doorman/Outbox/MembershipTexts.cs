@@ -14,6 +14,12 @@ public static class MembershipTexts
         new Notice().Text("Payment received — thank you. Your access to ").Bold(roomName)
             .Text(until is { } u ? $" now lasts until {Quantities.FormatTime(u)}." : " no longer expires.");
 
+    /// <summary>An invite that was not paid for (a trial, a grant): the member was already told why, this says it is done.</summary>
+    public static Notice Invited(string roomName) =>
+        new Notice().Text("I invited you to ").Bold(roomName).Text(": accept the invite to come in.");
+
+    public static string RevokeReason => "An owner ended your access";
+
     /// <summary>An invite that had to wait for the bot's power went through.</summary>
     public static Notice InvitedAfterWaiting(string roomName, DateTimeOffset? until) =>
         new Notice().Text("Good news: I have the power to invite in ").Bold(roomName).Text(" now, and I have invited you")

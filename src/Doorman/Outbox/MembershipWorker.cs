@@ -149,12 +149,16 @@ public sealed partial class MembershipWorker(
             await matrix.InviteAsync(action.RoomId, action.UserId, MembershipTexts.InviteReason, cancellationToken);
 
         var now = Time.GetUtcNow();
+        // A trial or a grant was announced when it was given (MemberCommands.cs, OwnerCommands.cs): no "payment received".
+        var paid = action.Cause.StartsWith("order:", StringComparison.Ordinal);
         var told = action.ReportedAt is not null && !alreadyIn ? MembershipTexts.InvitedAfterWaiting(roomName, until)
+            : !paid ? alreadyIn ? null : MembershipTexts.Invited(roomName)
             : membership == Membership.Join ? MembershipTexts.Renewed(roomName, until) : MembershipTexts.Welcome(roomName, until);
         await database.WriteAsync(async tx =>
         {
             await actions.FinishAsync(tx, action.Id, MembershipActionStatus.Done, alreadyIn ? $"already {membership}" : null, now);
-            await outbox.ToUserAsync(tx, action.UserId, told, now);
+            if (told is not null)
+                await outbox.ToUserAsync(tx, action.UserId, told, now);
             await alerts.ClearAsync(tx, action.RoomId, AlertKind.Membership, now);
         }, cancellationToken);
         outbox.Wake();
@@ -187,7 +191,8 @@ public sealed partial class MembershipWorker(
         }
         if (present)
             await matrix.KickAsync(action.RoomId, action.UserId,
-                MembershipCauses.IsKnockDecline(action.Cause) ? MembershipTexts.KnockDeclinedReason : MembershipTexts.KickReason, cancellationToken);
+                MembershipCauses.IsKnockDecline(action.Cause) ? MembershipTexts.KnockDeclinedReason
+                : action.Cause == MembershipCauses.Revoke ? MembershipTexts.RevokeReason : MembershipTexts.KickReason, cancellationToken);
 
         await database.WriteAsync(async tx =>
         {

@@ -81,8 +81,20 @@ public sealed class ReportStore
     public Task<IReadOnlyList<string>> AllOwnersWhoActedAsync(ITx tx) =>
         tx.QueryAsync<string>("SELECT DISTINCT actor FROM audit WHERE room_id IS NOT NULL ORDER BY actor");
 
-    private sealed record MemberRow(string UserId, string Source, string? PlanName, long? StartedAt, long? ExpiresAt, long PaidMsatTotal, long? LastPaymentAt)
+    /// <summary>
+    /// Set by property, not by constructor: the computed columns have no declared type, so SQLite reports a NULL in the
+    /// first row as a blob, and Dapper would find no constructor matching that row.
+    /// </summary>
+    private sealed class MemberRow
     {
+        public string UserId { get; init; } = "";
+        public string Source { get; init; } = "";
+        public string? PlanName { get; init; }
+        public long? StartedAt { get; init; }
+        public long? ExpiresAt { get; init; }
+        public long PaidMsatTotal { get; init; }
+        public long? LastPaymentAt { get; init; }
+
         public MemberReport ToReport() => new(UserId, Source, PlanName, UnixMs.To(StartedAt), UnixMs.To(ExpiresAt), PaidMsatTotal, UnixMs.To(LastPaymentAt));
     }
 
