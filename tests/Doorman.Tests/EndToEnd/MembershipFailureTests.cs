@@ -93,6 +93,11 @@ public sealed class MembershipFailureTests(ITestOutputHelper output) : SandboxSc
         var dm = await S.MemberOpensDmAsync();
         var bolt11 = await S.MemberAsksToJoinAsync(dm, alias);
         await S.Owner.SetPowerLevelAsync(roomId, S.BotUserId, 0); // …but the owner takes its power away before the member pays
+        // The room's items are handled in order: once `show` (said after the change) is answered, the bot has seen the change,
+        // and the failed invite below cannot be mistaken for one that raced it.
+        var shownMark = S.Owner.Mark;
+        await S.Owner.SayAsync(roomId, "!gate show");
+        await S.Owner.WaitForMessageAsync(roomId, b => b.Contains("I cannot invite", StringComparison.Ordinal), Scenario.Patience, shownMark);
 
         var ownerMark = S.Owner.Mark;
         var memberMark = S.Member.Mark;
@@ -127,5 +132,42 @@ public sealed class MembershipFailureTests(ITestOutputHelper output) : SandboxSc
         await S.Owner.WaitForMessageAsync(roomId, b => b.Contains("I can invite members", StringComparison.Ordinal), Scenario.Patience, ownerMark);
         Assert.Single(BotMessages(roomId), m => m.Contains("could not invite", StringComparison.Ordinal));
         Assert.Single(BotMessages(dm), m => m.Contains("could not invite you", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// Issue "alerts to owners": what the bot could not do in a room is told to its owners by DM once per incident,
+    /// however many members it hits, shown by <c>show</c> while it lasts, and told once more when it is over.
+    /// </summary>
+    [Fact]
+    public async Task Owners_hear_of_failing_invites_once_per_incident_and_once_when_it_is_over()
+    {
+        await S.StartBotAsync(settings => settings["Limits:CommandBurst"] = "20");
+        var (roomId, alias) = await S.OwnerMakesRoomAsync();
+        await S.OwnerGatesAsync(roomId, "10 sats per 1d");
+        var ownerDm = await S.Owner.OpenDirectMessageAsync(S.BotUserId);
+        await S.Owner.WaitForMembershipAsync(ownerDm, S.BotUserId, Membership.Join, Scenario.Patience);
+        var dm = await S.MemberOpensDmAsync();
+        var ownerMark = S.Owner.Mark;
+
+        // Two paid invites refused (each refusal is tried once more before it counts): two failures, one incident.
+        Hs.Server.FailNext("/invite", 403, 4, "M_FORBIDDEN", "refused");
+        for (var i = 0; i < 2; i++)
+        {
+            var memberMark = S.Member.Mark;
+            await S.Lightning.PayAsync(await S.MemberAsksToJoinAsync(dm, alias));
+            await S.Member.WaitForMessageAsync(dm, b => b.Contains("could not invite you", StringComparison.Ordinal), Scenario.Patience, memberMark);
+        }
+        var alert = await S.Owner.WaitForMessageAsync(ownerDm, b => b.Contains("needs your attention in " + alias, StringComparison.Ordinal), Scenario.Patience, ownerMark);
+        Assert.Contains("could not invite", Player.BodyOf(alert), StringComparison.Ordinal);
+        var showMark = S.Owner.Mark;
+        await S.Owner.SayAsync(roomId, "!gate show");
+        await S.Owner.WaitForMessageAsync(roomId, b => b.Contains("⚠ Since", StringComparison.Ordinal), Scenario.Patience, showMark);
+
+        // The third invite goes through: the owners hear it is over (the control that the second failure told no one).
+        await S.Lightning.PayAsync(await S.MemberAsksToJoinAsync(dm, alias));
+        await S.Member.WaitForInviteAsync(roomId, Scenario.Patience);
+        await S.Owner.WaitForMessageAsync(ownerDm, b => b.Contains("work again", StringComparison.Ordinal), Scenario.Patience, ownerMark);
+        Assert.Single(S.Owner.Seen, e => e.RoomId == ownerDm && Player.BodyOf(e.Event).Contains("needs your attention", StringComparison.Ordinal));
+        Assert.Equal(1, await QueryAsync(tx => tx.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM alerts WHERE resolved_at IS NOT NULL")));
     }
 }
