@@ -21,7 +21,7 @@ namespace Doorman.Matrix;
 /// failures throw <see cref="MatrixException"/>, rate limits are waited out inside (see <see cref="MatrixResilience"/>).
 /// Paths are escaped segment by segment: room ids, aliases and user ids contain ':', '!', '#', '@'.
 /// </summary>
-public sealed class MatrixClient : IDisposable
+public sealed partial class MatrixClient : IDisposable
 {
     private const string V3 = "_matrix/client/v3/";
 

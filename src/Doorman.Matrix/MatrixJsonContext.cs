@@ -41,6 +41,7 @@ namespace Doorman.Matrix;
 [JsonSerializable(typeof(LoginResponse))]
 [JsonSerializable(typeof(ErrorResponse))]
 [JsonSerializable(typeof(JsonElement))]
+[JsonSerializable(typeof(System.Text.Json.Nodes.JsonObject))]
 [JsonSerializable(typeof(Dictionary<string, List<string>>))]
 internal sealed partial class MatrixJsonContext : JsonSerializerContext
 {

@@ -11,12 +11,29 @@ public sealed record SyncResponse
     [JsonPropertyName("account_data")] public EventList? AccountData { get; init; }
 
     /// <summary>
+    /// Events sent to this device (CS API "Send-to-Device messaging", "Extensions to /sync"): encrypted room keys
+    /// and the like. The server deletes them once a later sync acknowledges this batch's token, so they must be
+    /// handled before the token is stored.
+    /// </summary>
+    [JsonPropertyName("to_device")] public EventList? ToDevice { get; init; }
+
+    /// <summary>Users whose devices changed, or who no longer share an encrypted room (CS API "Extensions to /sync").</summary>
+    [JsonPropertyName("device_lists")] public DeviceLists? DeviceLists { get; init; }
+
+    /// <summary>How many unclaimed one-time keys this device has on the server, per algorithm.</summary>
+    [JsonPropertyName("device_one_time_keys_count")] public Dictionary<string, int>? OneTimeKeysCount { get; init; }
+
+    /// <summary>The algorithms for which this device's fallback key is still unused (absent on servers without fallback keys).</summary>
+    [JsonPropertyName("device_unused_fallback_key_types")] public List<string>? UnusedFallbackKeyTypes { get; init; }
+
+    /// <summary>
     /// The malformed events left out of this response, wherever they were (see <see cref="EventList.Skipped"/>):
     /// how many, and in which rooms. Walks the rooms, not the events; <see cref="SyncLoop"/> logs it once per batch.
     /// </summary>
     public SkippedEvents CountSkippedEvents()
     {
         var accountData = AccountData?.Skipped ?? 0;
+        var toDevice = ToDevice?.Skipped ?? 0;
         Dictionary<string, int>? rooms = null;
         void Add(string roomId, int count)
         {
@@ -35,21 +52,29 @@ public sealed record SyncResponse
         foreach (var (roomId, room) in Rooms?.Knock ?? [])
             Add(roomId, room.KnockState?.Skipped ?? 0);
 
-        return accountData == 0 && rooms is null
+        return accountData == 0 && toDevice == 0 && rooms is null
             ? SkippedEvents.None
-            : new SkippedEvents(accountData + (rooms?.Values.Sum() ?? 0), accountData, (IReadOnlyDictionary<string, int>?)rooms ?? SkippedEvents.None.Rooms);
+            : new SkippedEvents(accountData + toDevice + (rooms?.Values.Sum() ?? 0), accountData,
+                (IReadOnlyDictionary<string, int>?)rooms ?? SkippedEvents.None.Rooms, toDevice);
     }
 }
 
-/// <summary>Malformed events left out of a response: how many in all, in global account data, and per room.</summary>
+/// <summary>Malformed events left out of a response: how many in all, in global account data, per room, and sent to the device.</summary>
 /// <param name="Rooms">Room id → how many of that room's events (timeline, state, account data, stripped state) were left out.</param>
-public sealed record SkippedEvents(int Count, int AccountData, IReadOnlyDictionary<string, int> Rooms)
+public sealed record SkippedEvents(int Count, int AccountData, IReadOnlyDictionary<string, int> Rooms, int ToDevice = 0)
 {
     public static SkippedEvents None { get; } = new(0, 0, new Dictionary<string, int>());
 
     /// <summary>Where they were, for a log line: room ids with counts, never event contents.</summary>
     public override string ToString() =>
-        string.Join(", ", Rooms.Select(r => $"{r.Key}: {r.Value}").Append(AccountData > 0 ? $"account data: {AccountData}" : null).OfType<string>());
+        string.Join(", ", Rooms.Select(r => $"{r.Key}: {r.Value}").Append(AccountData > 0 ? $"account data: {AccountData}" : null)
+            .Append(ToDevice > 0 ? $"to-device: {ToDevice}" : null).OfType<string>());
+}
+
+public sealed record DeviceLists
+{
+    [JsonPropertyName("changed")] public List<string>? Changed { get; init; }
+    [JsonPropertyName("left")] public List<string>? Left { get; init; }
 }
 
 public sealed record SyncRooms
