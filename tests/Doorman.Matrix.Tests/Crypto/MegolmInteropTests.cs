@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using Doorman.Matrix.Crypto.Megolm;
@@ -5,7 +6,7 @@ using Doorman.Matrix.Tests.Support;
 
 namespace Doorman.Matrix.Tests.Crypto;
 
-/// <summary>Megolm against libolm 3.2.15 (tests/peer/crypto/megolm.mjs), in both directions.</summary>
+/// <summary>Megolm against libolm 3.2.15 in both directions, and matrix-sdk-crypto-wasm (tests/peer/crypto/megolm.mjs).</summary>
 public class MegolmInteropTests
 {
     [CryptoPeerFact]
@@ -116,6 +117,47 @@ public class MegolmInteropTests
             var theirs = await peer.CallForStringAsync("megolm.inbound.export", new JsonObject { ["handle"] = handle, ["index"] = index });
             Assert.Equal(theirs, ours.Export(index));
         }
+    }
+
+    /// <summary>matrix-sdk-crypto-wasm (vodozemac) takes our export as a key import, decrypts our room events, and
+    /// its own key export of the session imports back here.</summary>
+    [CryptoPeerFact]
+    public async Task Matrix_sdk_crypto_decrypts_our_room_events_and_its_export_imports_here()
+    {
+        const string RoomId = "!megolm:localhost";
+        await using var peer = await CryptoPeer.StartAsync();
+        var outbound = OutboundGroupSession.Create();
+        var ours = InboundGroupSession.FromSessionKey(outbound.SessionKey());
+        var messages = Enumerable.Range(0, 5).Select(i => outbound.Encrypt(Text(
+            $$$"""{"type":"m.room.message","room_id":"{{{RoomId}}}","content":{"msgtype":"m.text","body":"event {{{i}}}"}}"""))).ToList();
+        var sender = new JsonObject
+        {
+            ["roomId"] = RoomId,
+            ["senderKey"] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('='),
+            ["sessionId"] = outbound.SessionId,
+        };
+
+        var import = (await peer.CallAsync("megolm.wasm.import", With(sender, new() { ["exportedKey"] = ours.Export(0), ["signingKey"] = ours.SigningKey })))!;
+        Assert.Equal(1, import["imported"]!.GetValue<int>());
+        var handle = import["handle"]!.GetValue<string>();
+        foreach (var i in new[] { 3, 0, 4 })
+        {
+            var eventJson = await peer.CallForStringAsync("megolm.wasm.decrypt", With(sender, new() { ["handle"] = handle, ["ciphertext"] = messages[i], ["eventId"] = $"$event{i}" }));
+            Assert.Equal($"event {i}", JsonNode.Parse(eventJson)!["content"]!["body"]!.GetValue<string>());
+        }
+
+        var export = JsonNode.Parse(await peer.CallForStringAsync("megolm.wasm.export", new JsonObject { ["handle"] = handle }))!.AsArray();
+        var imported = InboundGroupSession.Import(Assert.Single(export)!["session_key"]!.GetValue<string>());
+        Assert.Equal(outbound.SessionId, imported.SessionId);
+        Assert.Contains("event 2", Encoding.UTF8.GetString(imported.Decrypt(messages[2]).Plaintext));
+    }
+
+    private static JsonObject With(JsonObject common, JsonObject more)
+    {
+        var all = (JsonObject)common.DeepClone();
+        foreach (var (name, value) in more)
+            all[name] = value?.DeepClone();
+        return all;
     }
 
     private static async Task<string> EncryptAsync(CryptoPeer peer, string handle, string plaintext) =>

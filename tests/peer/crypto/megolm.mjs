@@ -53,3 +53,43 @@ export const ops = {
   /** The session export format at `index`. */
   "megolm.inbound.export": async ({ handle, index }, context) => context.get(handle).export_session(index),
 };
+
+// matrix-sdk-crypto-wasm (vodozemac under matrix-sdk-crypto): it has no raw group sessions, so keys go in as a
+// key export (the `session_key` in the session export format) and messages as m.room.encrypted events.
+Object.assign(ops, {
+  /** A fresh in-memory OlmMachine that has imported one exported room key; its handle and the import counts. */
+  "megolm.wasm.import": async ({ roomId, senderKey, sessionId, exportedKey, signingKey }, context) => {
+    const sdk = await context.wasm();
+    const machine = await sdk.OlmMachine.initialize(new sdk.UserId("@doorman-peer:localhost"), new sdk.DeviceId("PEERDEVICE"));
+    const keys = [{
+      algorithm: "m.megolm.v1.aes-sha2",
+      room_id: roomId,
+      sender_key: senderKey,
+      session_id: sessionId,
+      session_key: exportedKey,
+      sender_claimed_keys: { ed25519: signingKey },
+      forwarding_curve25519_key_chain: [],
+    }];
+    const result = await machine.importExportedRoomKeys(JSON.stringify(keys), () => {});
+    return { handle: context.keep(machine), imported: result.importedCount, total: result.totalCount };
+  },
+
+  /** Decrypts an m.room.encrypted event built from `ciphertext`; the decrypted event as JSON text. */
+  "megolm.wasm.decrypt": async ({ handle, roomId, senderKey, sessionId, ciphertext, eventId }, context) => {
+    const sdk = await context.wasm();
+    const event = {
+      type: "m.room.encrypted",
+      event_id: eventId,
+      sender: "@doorman:localhost",
+      origin_server_ts: 1,
+      room_id: roomId,
+      content: { algorithm: "m.megolm.v1.aes-sha2", ciphertext, sender_key: senderKey, session_id: sessionId, device_id: "DOORMAN" },
+    };
+    const decrypted = await context.get(handle).decryptRoomEvent(
+      JSON.stringify(event), new sdk.RoomId(roomId), new sdk.DecryptionSettings(sdk.TrustRequirement.Untrusted));
+    return decrypted.event;
+  },
+
+  /** The machine's key export for the room, as JSON text. */
+  "megolm.wasm.export": async ({ handle }, context) => context.get(handle).exportRoomKeys(() => true),
+});
