@@ -12,7 +12,16 @@ namespace Doorman.Matrix.Crypto.Megolm;
 /// <param name="Index">The counter i of <paramref name="Ratchet"/>.</param>
 /// <param name="SigningKey">The Ed25519 public key, unpadded base64: the session id.</param>
 /// <param name="SigningSeed">The Ed25519 seed, unpadded base64; outbound sessions only.</param>
-public sealed record GroupSessionPickle(string Ratchet, uint Index, string SigningKey, string? SigningSeed);
+public sealed record GroupSessionPickle(string Ratchet, uint Index, string SigningKey, string? SigningSeed)
+{
+    internal MegolmRatchet ReadRatchet()
+    {
+        var ratchet = Base64Unpadded.TryDecode(Ratchet);
+        if (ratchet is not { Length: MegolmRatchet.Size })
+            throw new MegolmException($"The Megolm pickle's ratchet is not {MegolmRatchet.Size} bytes of base64.");
+        return new MegolmRatchet(ratchet, Index);
+    }
+}
 
 /// <summary>Source-generated JSON for <see cref="GroupSessionPickle"/> (the library is AOT-compatible).</summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]

@@ -87,7 +87,7 @@ public sealed class InboundGroupSession
         var signingKey = Base64Unpadded.TryDecode(pickle.SigningKey);
         if (signingKey is not { Length: Ed25519KeyPair.KeySize })
             throw new MegolmException("The Megolm pickle's signing key is not 32 bytes of base64.");
-        return new InboundGroupSession(OutboundGroupSession.UnpickleRatchet(pickle), signingKey);
+        return new InboundGroupSession(pickle.ReadRatchet(), signingKey);
     }
 
     private MegolmRatchet RatchetAt(uint index)

@@ -48,14 +48,6 @@ public sealed class OutboundGroupSession
         var signingKey = new Ed25519KeyPair(seed);
         if (signingKey.PublicKeyBase64 != pickle.SigningKey)
             throw new MegolmException("The outbound Megolm pickle's signing seed does not give its signing key.");
-        return new OutboundGroupSession(UnpickleRatchet(pickle), signingKey);
-    }
-
-    internal static MegolmRatchet UnpickleRatchet(GroupSessionPickle pickle)
-    {
-        var ratchet = Base64Unpadded.TryDecode(pickle.Ratchet);
-        if (ratchet is not { Length: MegolmRatchet.Size })
-            throw new MegolmException($"The Megolm pickle's ratchet is not {MegolmRatchet.Size} bytes of base64.");
-        return new MegolmRatchet(ratchet, pickle.Index);
+        return new OutboundGroupSession(pickle.ReadRatchet(), signingKey);
     }
 }
