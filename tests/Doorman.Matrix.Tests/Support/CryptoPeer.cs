@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using Doorman.TestSupport;
 
 namespace Doorman.Matrix.Tests.Support;
 
@@ -75,59 +76,19 @@ public sealed class CryptoPeer : IAsyncDisposable
 
 public sealed class CryptoPeerException(string message) : Exception(message);
 
-/// <summary>Where the crypto peer lives and whether it can run here; mirrors the matrix-js-sdk peer's rules.</summary>
+/// <summary>Where the crypto peer lives and whether it can run here (<see cref="NodePeers"/>).</summary>
 public static class CryptoPeerEnvironment
 {
-    /// <summary>Set to 1 to turn "the peer cannot run here" from a skip into a failure (CI, where it must run).</summary>
-    public const string RequireVariable = "DOORMAN_REQUIRE_JS_PEER";
+    private static readonly Lazy<string?> Unavailable =
+        new(() => NodePeers.WhyUnavailable("crypto peer", "@matrix-org/olm", "@matrix-org/matrix-sdk-crypto-wasm"));
 
-    private static readonly Lazy<string?> Unavailable = new(FindWhyUnavailable);
-
-    public static string RepoRoot { get; } = FindRepoRoot();
-
-    public static string PeerDirectory => Path.Combine(RepoRoot, "tests", "peer");
+    public static string PeerDirectory => NodePeers.PeerDirectory;
 
     public static string Script => Path.Combine(PeerDirectory, "crypto-peer.mjs");
 
     public static string? UnavailableReason => Unavailable.Value;
 
-    public static bool Required => Environment.GetEnvironmentVariable(RequireVariable) == "1";
-
-    private static string FindRepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "bot.sln")))
-                return dir.FullName;
-        }
-        throw new InvalidOperationException($"no bot.sln above {AppContext.BaseDirectory}: the tests must run from a checkout of the repository");
-    }
-
-    private static string? FindWhyUnavailable()
-    {
-        try
-        {
-            using var node = Process.Start(new ProcessStartInfo("node", "--version")
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            })!;
-            node.StandardOutput.ReadToEnd();
-            if (!node.WaitForExit(TimeSpan.FromSeconds(20)) || node.ExitCode != 0)
-                return "`node --version` failed: the crypto peer needs Node.js 20 or later on the PATH";
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return "Node.js is not on the PATH: the crypto peer needs it (Debian: apt-get install nodejs npm)";
-        }
-        foreach (var package in new[] { "@matrix-org/olm", "@matrix-org/matrix-sdk-crypto-wasm" })
-        {
-            if (!File.Exists(Path.Combine(PeerDirectory, "node_modules", package, "package.json")))
-                return $"{package} is not installed for the crypto peer: run `npm ci --prefix tests/peer` in {RepoRoot}";
-        }
-        return null;
-    }
+    public static bool Required => NodePeers.Required;
 }
 
 /// <summary>

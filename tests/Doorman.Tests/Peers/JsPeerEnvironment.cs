@@ -1,5 +1,6 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
+
+using Doorman.TestSupport;
 
 namespace Doorman.Tests.Peers;
 
@@ -10,20 +11,20 @@ namespace Doorman.Tests.Peers;
 public static class JsPeerEnvironment
 {
     /// <summary>What installs the peer's pinned dependencies, from the repository root (CI runs it before the tests).</summary>
-    public const string InstallCommand = "npm ci --prefix tests/peer";
+    public const string InstallCommand = NodePeers.InstallCommand;
 
     /// <summary>The SDK version <c>tests/peer/package.json</c> pins.</summary>
     public const string SdkVersion = "43.0.0";
 
     /// <summary>Set to 1 to turn "the peer cannot run here" from a skip into a failure (CI, where it must run).</summary>
-    public const string RequireVariable = "DOORMAN_REQUIRE_JS_PEER";
+    public const string RequireVariable = NodePeers.RequireVariable;
 
     private static readonly Lazy<string?> Unavailable = new(FindWhyUnavailable);
 
     /// <summary>The folder holding <c>bot.sln</c>, found by walking up from the test assembly.</summary>
-    public static string RepoRoot { get; } = FindRepoRoot();
+    public static string RepoRoot => NodePeers.RepoRoot;
 
-    public static string PeerDirectory => Path.Combine(RepoRoot, "tests", "peer");
+    public static string PeerDirectory => NodePeers.PeerDirectory;
 
     public static string Script => Path.Combine(PeerDirectory, "peer.mjs");
 
@@ -31,54 +32,13 @@ public static class JsPeerEnvironment
     public static string? UnavailableReason => Unavailable.Value;
 
     /// <summary>True when a missing peer must fail the test instead of skipping it.</summary>
-    public static bool Required => Environment.GetEnvironmentVariable(RequireVariable) == "1";
-
-    private static string FindRepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "bot.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"no bot.sln above {AppContext.BaseDirectory}: the tests must run from a checkout of the repository");
-    }
+    public static bool Required => NodePeers.Required;
 
     private static string? FindWhyUnavailable()
     {
-        string? nodeVersion;
-        try
-        {
-            using var node = Process.Start(new ProcessStartInfo("node", "--version")
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            })!;
-            nodeVersion = node.StandardOutput.ReadToEnd().Trim();
-            if (!node.WaitForExit(TimeSpan.FromSeconds(20)) || node.ExitCode != 0)
-            {
-                return "`node --version` failed: the matrix-js-sdk peer needs Node.js 20 or later on the PATH";
-            }
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return "Node.js is not on the PATH: the matrix-js-sdk peer needs Node.js 20 or later (Debian: apt-get install nodejs npm)";
-        }
-
-        if (!int.TryParse(nodeVersion.TrimStart('v').Split('.')[0], out var major) || major < 20)
-        {
-            return $"Node.js {nodeVersion} is too old: the matrix-js-sdk peer needs 20 or later";
-        }
-
+        if (NodePeers.WhyUnavailable("matrix-js-sdk peer", "matrix-js-sdk") is { } reason)
+            return reason;
         var installed = Path.Combine(PeerDirectory, "node_modules", "matrix-js-sdk", "package.json");
-        if (!File.Exists(installed))
-        {
-            return $"matrix-js-sdk is not installed for the test peer: run `{InstallCommand}` in {RepoRoot}";
-        }
-
         var version = JsonNode.Parse(File.ReadAllText(installed))?["version"]?.GetValue<string>();
         return version == SdkVersion
             ? null
