@@ -156,6 +156,7 @@ public class OlmSessionTests
     public void A_tampered_message_is_refused_and_the_session_still_works()
     {
         var (_, _, alice, bob) = Start();
+        Assert.Equal("opens the chain", Read(alice.Decrypt(bob.Encrypt(Text("opens the chain")))));
         var reply = bob.Encrypt(Text("genuine"));
         var bytes = Base64Unpadded.Decode(reply.Body);
 
@@ -166,7 +167,7 @@ public class OlmSessionTests
             var error = Assert.Throws<OlmException>(() => alice.Decrypt(reply with { Body = Base64Unpadded.Encode(tampered) }));
             Assert.Contains("MAC", error.Message);
         }
-        // A new ratchet key (byte 3 is inside it) would start a new chain: refused too, with no chain kept.
+        // Another ratchet key (byte 3 is inside it) would start a new chain: refused too, with no chain kept.
         var forged = (byte[])bytes.Clone();
         forged[3] ^= 0x01;
         Assert.Throws<OlmException>(() => alice.Decrypt(reply with { Body = Base64Unpadded.Encode(forged) }));
