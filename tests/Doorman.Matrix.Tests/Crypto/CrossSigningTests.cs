@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using Doorman.Matrix.Crypto;
-using Doorman.Matrix.Tests.Support;
+using Doorman.TestSupport;
 
 namespace Doorman.Matrix.Tests.Crypto;
 

@@ -1,4 +1,4 @@
-using Doorman.Matrix.Tests.Support;
+using Doorman.TestSupport;
 
 namespace Doorman.Matrix.Tests.Crypto;
 

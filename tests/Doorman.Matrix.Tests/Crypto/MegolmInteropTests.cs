@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using Doorman.Matrix.Crypto.Megolm;
-using Doorman.Matrix.Tests.Support;
+using Doorman.TestSupport;
 
 namespace Doorman.Matrix.Tests.Crypto;
 

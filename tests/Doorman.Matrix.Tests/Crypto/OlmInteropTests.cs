@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Doorman.Matrix.Crypto.Olm;
-using Doorman.Matrix.Tests.Support;
+using Doorman.TestSupport;
 
 namespace Doorman.Matrix.Tests.Crypto;
 

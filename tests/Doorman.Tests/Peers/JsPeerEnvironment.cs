@@ -91,3 +91,18 @@ public static class SynapseEnvironment
     /// <summary>The registration shared secret (<c>DOORMAN_SYNAPSE_SECRET</c>; the script's default otherwise).</summary>
     public static string Secret => Environment.GetEnvironmentVariable("DOORMAN_SYNAPSE_SECRET") is { Length: > 0 } secret ? secret : "doorman-test-shared-secret";
 }
+
+/// <summary>
+/// A test on the real Synapse with the crypto peer (Element's crypto): skipped unless <c>DOORMAN_SYNAPSE_URL</c>
+/// names the server, and skipped as <see cref="CryptoPeerFactAttribute"/> is.
+/// </summary>
+public sealed class SynapseCryptoPeerFactAttribute : FactAttribute
+{
+    public SynapseCryptoPeerFactAttribute()
+    {
+        if (SynapseEnvironment.Url is null)
+            Skip = SynapseEnvironment.NotConfigured;
+        else if (CryptoPeerEnvironment.UnavailableReason is { } reason && !CryptoPeerEnvironment.Required)
+            Skip = reason;
+    }
+}

@@ -1,8 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
-using Doorman.TestSupport;
 
-namespace Doorman.Matrix.Tests.Support;
+namespace Doorman.TestSupport;
 
 /// <summary>
 /// The reference crypto (libolm, and matrix-sdk-crypto-wasm: Element's stack) as a Node.js process,
