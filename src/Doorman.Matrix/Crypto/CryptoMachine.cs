@@ -85,15 +85,19 @@ public sealed partial class CryptoMachine : IDisposable
         await _lock.WaitAsync(cancellationToken);
         try
         {
-            if (await GetAsync(IdentityKind, "", CryptoStateJson.Default.IdentityRecord, cancellationToken) is { } stored)
+            var stored = await GetAsync(IdentityKind, "", CryptoStateJson.Default.IdentityRecord, cancellationToken);
+            if (stored is not null && stored.DeviceId == DeviceId)
             {
                 _identity = stored;
                 _account = OlmAccount.Unpickle(stored.Account);
             }
             else
             {
+                if (stored is not null)
+                    await ForgetDeviceAsync(stored.DeviceId, cancellationToken);
                 _account = OlmAccount.Create();
-                _identity = new IdentityRecord(_account.Pickle(), CrossSigningKeys.Create().ExportSeeds(), false, false);
+                _identity = new IdentityRecord(DeviceId, _account.Pickle(), stored?.CrossSigning ?? CrossSigningKeys.Create().ExportSeeds(),
+                    DeviceKeysPublished: false, CrossSigningPublished: stored?.CrossSigningPublished ?? false, DeviceSigned: false);
                 await SaveIdentityAsync(cancellationToken);
                 LogCreatedDevice(DeviceId, _account.Ed25519Key);
             }
@@ -110,7 +114,7 @@ public sealed partial class CryptoMachine : IDisposable
                 await SaveIdentityAsync(cancellationToken);
             }
 
-            if (!_identity.CrossSigningPublished)
+            if (!_identity.CrossSigningPublished || !_identity.DeviceSigned)
                 await PublishCrossSigningAsync(cancellationToken);
         }
         finally
@@ -124,17 +128,37 @@ public sealed partial class CryptoMachine : IDisposable
         var keys = CrossSigningKeys.FromSeeds(_identity!.CrossSigning);
         try
         {
-            await _client.UploadSigningKeysAsync(UserId, keys.UploadBody(UserId), Password, cancellationToken);
+            if (!_identity.CrossSigningPublished)
+            {
+                await _client.UploadSigningKeysAsync(UserId, keys.UploadBody(UserId), Password, cancellationToken);
+                _identity = _identity with { CrossSigningPublished = true };
+                await SaveIdentityAsync(cancellationToken);
+                LogCrossSigningPublished(keys.Master.PublicKeyBase64);
+            }
             var signed = keys.SignDevice(DeviceKeys(), UserId);
             await _client.UploadSignaturesAsync(new JsonObject { [UserId] = new JsonObject { [DeviceId] = signed } }, cancellationToken);
-            _identity = _identity with { CrossSigningPublished = true };
+            _identity = _identity with { DeviceSigned = true };
             await SaveIdentityAsync(cancellationToken);
-            LogCrossSigned(keys.Master.PublicKeyBase64);
+            LogDeviceSigned(DeviceId);
         }
         catch (MatrixException e)
         {
             LogCrossSigningRefused(e.Message);
         }
+    }
+
+    /// <summary>
+    /// A new login replaced the device: its Olm sessions and the Megolm sessions it sent with belong to the old
+    /// identity key, so they go; the room keys others shared stay readable.
+    /// </summary>
+    private async Task ForgetDeviceAsync(string oldDeviceId, CancellationToken cancellationToken)
+    {
+        foreach (var kind in new[] { OlmKind, OutboundKind })
+        {
+            foreach (var (key, _) in await _store.ListAsync(kind, "", cancellationToken))
+                await _store.DeleteAsync(kind, key, cancellationToken);
+        }
+        LogDeviceReplaced(oldDeviceId, DeviceId);
     }
 
     /// <summary>The device keys object for <c>/keys/upload</c> (CS API "Device keys"), signed by the device.</summary>
@@ -721,8 +745,14 @@ public sealed partial class CryptoMachine : IDisposable
     [LoggerMessage(LogLevel.Information, "Created end-to-end encryption keys for device {DeviceId} (fingerprint {Fingerprint})")]
     private partial void LogCreatedDevice(string deviceId, string fingerprint);
 
-    [LoggerMessage(LogLevel.Information, "Published the bot's cross-signing identity (master key {MasterKey}) and signed this device with it")]
-    private partial void LogCrossSigned(string masterKey);
+    [LoggerMessage(LogLevel.Information, "Published the bot's cross-signing identity (master key {MasterKey})")]
+    private partial void LogCrossSigningPublished(string masterKey);
+
+    [LoggerMessage(LogLevel.Information, "Signed device {DeviceId} with the bot's cross-signing identity")]
+    private partial void LogDeviceSigned(string deviceId);
+
+    [LoggerMessage(LogLevel.Information, "The bot's device changed from {OldDeviceId} to {DeviceId} (a new login): new device keys, the same cross-signing identity")]
+    private partial void LogDeviceReplaced(string oldDeviceId, string deviceId);
 
     [LoggerMessage(LogLevel.Warning, "The homeserver did not take the bot's cross-signing keys ({Reason}); clients that share keys only with cross-signed devices will withhold them. The next start tries again")]
     private partial void LogCrossSigningRefused(string reason);

@@ -4,8 +4,13 @@ using Doorman.Matrix.Crypto.Olm;
 
 namespace Doorman.Matrix.Crypto;
 
-/// <summary>The bot's device: its Olm account, its cross-signing keys, and what of them the server has.</summary>
-internal sealed record IdentityRecord(AccountPickle Account, CrossSigningSeeds CrossSigning, bool DeviceKeysPublished, bool CrossSigningPublished);
+/// <summary>
+/// The bot's device and user identity: the device id and its Olm account, the user's cross-signing keys, and what of
+/// them the server has. A new device (a new login) gets a new account; the cross-signing keys are the user's and
+/// stay, signing the new device.
+/// </summary>
+internal sealed record IdentityRecord(string DeviceId, AccountPickle Account, CrossSigningSeeds CrossSigning, bool DeviceKeysPublished,
+    bool CrossSigningPublished, bool DeviceSigned);
 
 /// <summary>An Olm session with one device (by its Curve25519 key); the newest used one is the one we send with.</summary>
 internal sealed record OlmSessionRecord(string TheirIdentityKey, SessionPickle Session, long LastUsedMs);

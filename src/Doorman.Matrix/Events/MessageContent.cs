@@ -21,6 +21,13 @@ public sealed record MessageContent
     [JsonPropertyName("url"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Url { get; init; }
 
+    /// <summary>
+    /// For <c>m.image</c> and <c>m.file</c> in an encrypted room, instead of <see cref="Url"/>: the uploaded
+    /// ciphertext's URI with its key, IV and hash (CS API "Sending encrypted attachments", EncryptedFile).
+    /// </summary>
+    [JsonPropertyName("file"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public System.Text.Json.JsonElement? EncryptedFile { get; init; }
+
     [JsonPropertyName("info"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public ImageInfo? Info { get; init; }
 

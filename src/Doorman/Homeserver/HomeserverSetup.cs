@@ -29,6 +29,7 @@ public static class HomeserverSetup
             ? new HomeserverAddress(new Uri(url)) : new HomeserverAddress());
         services.AddTransient<AccessTokenHandler>();
         services.AddSingleton<MatrixSession>();
+        services.AddSingleton<BotCrypto>();
         services.AddHttpClient(DiscoveryClient, http => http.Timeout = TimeSpan.FromSeconds(30));
 
         // Per-attempt timeouts come from the pipeline and the sync loop, not from HttpClient.

@@ -31,10 +31,17 @@ public sealed class MatrixOptions
 
     public string CommandPrefix { get; set; } = "!gate";
 
+    /// <summary>
+    /// The key that seals the end-to-end encryption state in the database: 32 random bytes in base64 (e.g.
+    /// <c>openssl rand -base64 32</c>). Empty: a key file, <c>doorman.crypto-key</c>, is made beside the database on
+    /// first start and read after (README: "End-to-end encryption").
+    /// </summary>
+    public string CryptoKey { get; set; } = "";
+
     /// <summary>The server part of <see cref="UserId"/>.</summary>
     public string ServerName => UserId.IndexOf(':', StringComparison.Ordinal) is var i and > 0 ? UserId[(i + 1)..] : "";
 
-    /// <summary>Never print the token.</summary>
+    /// <summary>Never print the token, the password or the crypto key.</summary>
     public override string ToString() => $"{UserId} on {HomeserverUrl}";
 }
 

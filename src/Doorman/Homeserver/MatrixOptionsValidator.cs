@@ -25,6 +25,8 @@ public sealed class MatrixOptionsValidator(IOptions<OperatorOptions> operators) 
             problems.Add("Matrix:AccessToken and Matrix:Password are both set: set only one");
         if (string.IsNullOrWhiteSpace(options.CommandPrefix) || options.CommandPrefix.Any(char.IsWhiteSpace))
             problems.Add("Matrix:CommandPrefix must be one word, e.g. !gate");
+        if (options.CryptoKey.Length > 0 && CryptoKeys.Parse(options.CryptoKey) is null)
+            problems.Add("Matrix:CryptoKey must be 32 random bytes in base64 (openssl rand -base64 32), or empty for a key file beside the database");
         foreach (var (pattern, i) in options.AllowedInviters.Select((p, i) => (p, i)))
             if (!IsUserId(pattern) && !(pattern.StartsWith("*:", StringComparison.Ordinal) && pattern.Length > 2))
                 problems.Add($"Matrix:AllowedInviters:{i} (“{pattern}”) must be a user id like @owner:example.org or a server pattern like *:example.org");

@@ -9,7 +9,8 @@ namespace Doorman.Homeserver;
 /// Establishes the bot's Matrix session at start: finds the homeserver (configured, or discovered through
 /// <c>/.well-known</c>), gets an access token (configured; or stored from an earlier password login; or a new
 /// password login that reuses the stored device id), checks it with <c>whoami</c>, and reads what the server
-/// supports. Every failure is a <see cref="StartupException"/> naming what to fix, never a secret.
+/// supports; then starts end-to-end encryption for the device (<see cref="BotCrypto"/>). Every failure is a
+/// <see cref="StartupException"/> naming what to fix, never a secret.
 /// </summary>
 public sealed partial class MatrixSession(
     MatrixClient matrix,
@@ -18,6 +19,7 @@ public sealed partial class MatrixSession(
     IHttpClientFactory httpClients,
     Database database,
     Cursors cursors,
+    BotCrypto crypto,
     IOptions<MatrixOptions> options,
     ILogger<MatrixSession> logger)
 {
@@ -49,6 +51,8 @@ public sealed partial class MatrixSession(
         LogReady(me.UserId, address.BaseUrl, me.DeviceId ?? "?", (support.Versions.Count > 0 ? support.Versions[^1] : "?"), support.DefaultRoomVersion);
         if (!support.AuthenticatedMedia)
             LogOldServer();
+
+        await crypto.StartAsync(me.DeviceId, cancellationToken);
     }
 
     private async Task<Matrix.Rooms.WhoAmI> PasswordSessionAsync(CancellationToken cancellationToken)

@@ -4,6 +4,7 @@ using Doorman.Access;
 using Doorman.Commands;
 using Doorman.Homeserver;
 using Doorman.Matrix;
+using Doorman.Matrix.Crypto;
 using Doorman.Matrix.Events;
 using Doorman.Matrix.Sync;
 using Doorman.Storage;
@@ -24,6 +25,7 @@ public sealed partial class BotSyncHandler(
     Cursors cursors,
     GateStore gates,
     DirectRooms directRooms,
+    BotCrypto crypto,
     OutboxSignals signals,
     IOptions<MatrixOptions> matrixOptions,
     TimeProvider time,
@@ -33,6 +35,11 @@ public sealed partial class BotSyncHandler(
 
     public async Task HandleAsync(SyncBatch batch, CancellationToken cancellationToken)
     {
+        // Room keys and device changes first, stored before the token is: the server drops to-device events once a
+        // later sync acknowledges this batch. Then the batch's encrypted events are decrypted, before the inbox's
+        // transaction (the crypto store writes to the same database).
+        await crypto.ReceiveAsync(batch.Response, cancellationToken);
+        var decrypted = batch.IsInitial ? [] : await DecryptAsync(batch.Response, cancellationToken);
         var now = time.GetUtcNow();
         var rooms = batch.Response.Rooms;
         var added = await database.WriteAsync(async tx =>
@@ -55,7 +62,7 @@ public sealed partial class BotSyncHandler(
             else
             {
                 foreach (var (roomId, joined) in rooms?.Join ?? [])
-                    count += await AddRoomAsync(tx, roomId, joined, previousToken, now);
+                    count += await AddRoomAsync(tx, roomId, joined, previousToken, decrypted, now);
             }
 
             // The token that brought these items, stored with them (the sync loop stores it again after us, harmlessly).
@@ -69,7 +76,24 @@ public sealed partial class BotSyncHandler(
         }
     }
 
-    private async Task<int> AddRoomAsync(ITx tx, string roomId, JoinedRoom joined, string? previousToken, DateTimeOffset now)
+    /// <summary>Every encrypted timeline event of the batch that the bot can decrypt now, or why not, by event id.</summary>
+    private async Task<Dictionary<string, RoomDecryption>> DecryptAsync(SyncResponse response, CancellationToken cancellationToken)
+    {
+        var results = new Dictionary<string, RoomDecryption>(StringComparer.Ordinal);
+        foreach (var (roomId, joined) in response.Rooms?.Join ?? [])
+        {
+            foreach (var e in joined.Timeline?.Events ?? [])
+            {
+                if (e.Type == EventTypes.Encrypted && e.EventId is { } eventId && e.Sender != Options.UserId
+                    && crypto.TryDecryptAsync(roomId, e, cancellationToken) is { } decryption)
+                    results[eventId] = await decryption;
+            }
+        }
+        return results;
+    }
+
+    private async Task<int> AddRoomAsync(ITx tx, string roomId, JoinedRoom joined, string? previousToken,
+        Dictionary<string, RoomDecryption> decrypted, DateTimeOffset now)
     {
         var events = joined.Timeline?.Events ?? [];
         // A room we just joined shows history from before we were there: none of it is addressed to us.
@@ -83,9 +107,23 @@ public sealed partial class BotSyncHandler(
             var gap = new JsonObject { ["from"] = from, ["to"] = previousToken }.ToJsonString();
             count += await inbox.AddAsync(tx, roomId, InboxKind.Gap, null, gap, now) ? 1 : 0;
         }
-        foreach (var e in events.Skip(ownJoin + 1))
+        foreach (var original in events.Skip(ownJoin + 1))
         {
-            if (IsForUs(e, Options, partner is not null)
+            var e = original;
+            if (original.EventId is { } eventId && decrypted.TryGetValue(eventId, out var decryption))
+            {
+                if (decryption.Event is { } clear)
+                {
+                    e = clear;
+                }
+                else if (decryption.Failure is DecryptionFailure.Invalid or DecryptionFailure.Replayed)
+                {
+                    LogRefusedEncrypted(eventId, roomId, original.Sender, decryption.Detail ?? "");
+                    continue;
+                }
+                // A key not here yet, or withheld: the encrypted event goes in, and InboxDispatcher tries again or explains.
+            }
+            if (IsForUs(e, Options, partner is not null, crypto.IsOn)
                 && await inbox.AddAsync(tx, roomId, InboxKind.Event, e.EventId, JsonSerializer.Serialize(e, MatrixJson.ClientEvent), now))
                 count++;
         }
@@ -113,10 +151,11 @@ public sealed partial class BotSyncHandler(
 
     /// <summary>
     /// Whether an event asks something of the bot: a command (only text that parses as one is kept, so a busy room's
-    /// chatter never fills the inbox), a knock, an encrypted message in a DM, a change of membership in a DM, a change
-    /// of power.
+    /// chatter never fills the inbox), a knock, a change of membership in a DM, a change of power, and an encrypted
+    /// event the bot could not decrypt yet: anywhere when it reads encrypted rooms (<paramref name="readsEncrypted"/>;
+    /// the dispatcher tries again, then explains), else in a DM only (where it says it cannot read it).
     /// </summary>
-    public static bool IsForUs(ClientEvent e, MatrixOptions options, bool isDirect)
+    public static bool IsForUs(ClientEvent e, MatrixOptions options, bool isDirect, bool readsEncrypted = false)
     {
         if (e.EventId is null || e.Sender == options.UserId)
             return false;
@@ -125,14 +164,16 @@ public sealed partial class BotSyncHandler(
             EventTypes.Member => e.StateKey == e.Sender && e.ContentString("membership") == Membership.Knock
                 || isDirect && e.ContentString("membership") is Membership.Join or Membership.Invite,
             EventTypes.PowerLevels => e.IsState,
-            // The bot answers an encrypted message only in a DM (it cannot read it); elsewhere it is chatter.
-            EventTypes.Encrypted => isDirect,
+            EventTypes.Encrypted => isDirect || readsEncrypted,
             // Bots never answer notices, so two bots cannot talk to each other forever.
             EventTypes.Message => !e.IsState && e.ContentString("msgtype") is MessageContent.Text or "m.emote"
                 && e.ContentString("body") is { } body && CommandParser.Parse(body, options.CommandPrefix, isDirect) is not null,
             _ => false,
         };
     }
+
+    [LoggerMessage(LogLevel.Warning, "Ignoring encrypted event {EventId} in {RoomId} from {Sender}: {Reason}")]
+    private partial void LogRefusedEncrypted(string eventId, string roomId, string sender, string reason);
 
     [LoggerMessage(LogLevel.Debug, "Queued {Count} inbox item(s) from a sync batch")]
     private partial void LogQueued(int count);

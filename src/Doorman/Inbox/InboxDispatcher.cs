@@ -4,6 +4,7 @@ using Doorman.Access;
 using Doorman.Commands;
 using Doorman.Homeserver;
 using Doorman.Matrix;
+using Doorman.Matrix.Crypto;
 using Doorman.Matrix.Events;
 using Doorman.Messaging;
 using Doorman.Storage;
@@ -19,6 +20,7 @@ namespace Doorman.Inbox;
 /// </summary>
 public sealed partial class InboxDispatcher(
     MatrixClient matrix,
+    BotCrypto crypto,
     DirectMessages directMessages,
     CommandHandler commands,
     InvitesAwaitingPower invitesAwaitingPower,
@@ -30,9 +32,13 @@ public sealed partial class InboxDispatcher(
     Cursors cursors,
     IOptions<MatrixOptions> matrixOptions,
     IOptions<OperatorOptions> operatorOptions,
+    IOptions<InboxOptions> inboxOptions,
     TimeProvider time,
     ILogger<InboxDispatcher> logger)
 {
+    /// <summary>How often one sender is told, per room, that the bot could not decrypt their message.</summary>
+    public static readonly TimeSpan UndecryptableNoticeInterval = TimeSpan.FromHours(1);
+
     /// <summary>How much of a gap is fetched at most: older events in it are left unanswered, and logged.</summary>
     public const int MaxGapEvents = 500;
 
@@ -41,7 +47,7 @@ public sealed partial class InboxDispatcher(
     public Task HandleAsync(InboxItem item, CancellationToken cancellationToken) => item.Kind switch
     {
         InboxKind.Invite => HandleInviteAsync(item.RoomId, Read(item.Payload), cancellationToken),
-        InboxKind.Event => HandleEventAsync(item.RoomId, Read(item.Payload), cancellationToken),
+        InboxKind.Event => HandleEventAsync(item.RoomId, Read(item.Payload), item.Attempts, cancellationToken),
         InboxKind.Knocks => CheckPendingKnocksAsync(item.RoomId, cancellationToken),
         InboxKind.Gap => FetchGapAsync(item, cancellationToken),
         _ => throw new InvalidOperationException($"no handler for inbox items of kind {item.Kind}"),
@@ -66,7 +72,7 @@ public sealed partial class InboxDispatcher(
     private static bool IsKnock(ClientEvent e) =>
         e.Type == EventTypes.Member && e.StateKey == e.Sender && e.ContentString("membership") == Membership.Knock;
 
-    private async Task HandleEventAsync(string roomId, ClientEvent e, CancellationToken cancellationToken)
+    private async Task HandleEventAsync(string roomId, ClientEvent e, long attempts, CancellationToken cancellationToken)
     {
         if (IsKnock(e))
         {
@@ -79,8 +85,8 @@ public sealed partial class InboxDispatcher(
             case EventTypes.Member when partner is not null:
                 await CheckDirectRoomMemberAsync(roomId, partner, e, cancellationToken);
                 return;
-            case EventTypes.Encrypted when partner is not null:
-                await HandleEncryptedAsync(roomId, e, cancellationToken);
+            case EventTypes.Encrypted:
+                await HandleEncryptedAsync(roomId, e, attempts, cancellationToken);
                 return;
             case EventTypes.PowerLevels when e.StateKey == "":
                 // A change of power may give the bot back the power an invite lacked: queue those invites again.
@@ -148,7 +154,7 @@ public sealed partial class InboxDispatcher(
         var added = await database.WriteAsync(async tx =>
         {
             var isDirect = await directMessages.IsDirectRoomAsync(item.RoomId, cancellationToken);
-            var forUs = fetched.Skip(ownJoin + 1).Where(e => BotSyncHandler.IsForUs(e, Options, isDirect)).ToList();
+            var forUs = fetched.Skip(ownJoin + 1).Where(e => BotSyncHandler.IsForUs(e, Options, isDirect, crypto.IsOn)).ToList();
             var count = 0;
             for (var i = 0; i < forUs.Count; i++)
             {
@@ -220,7 +226,8 @@ public sealed partial class InboxDispatcher(
         LogNotDirect(roomId, partner, other);
         await directMessages.ForgetAsync(roomId, cancellationToken);
         // Sent now, not through the outbox: the bot is about to leave, after which it could not send.
-        await matrix.SendMessageAsync(roomId, "doorman.leave." + roomId, DirectTexts.NotPrivate().ToContent(), cancellationToken);
+        await crypto.SendAsync(roomId, EventTypes.Message, "doorman.leave." + roomId,
+            JsonSerializer.SerializeToElement(DirectTexts.NotPrivate().ToContent(), MatrixJson.MessageContent), cancellationToken);
         await IgnoreGoneAsync(roomId, () => matrix.LeaveAsync(roomId, "Not a direct chat: other people are in it", cancellationToken));
     }
 
@@ -229,27 +236,53 @@ public sealed partial class InboxDispatcher(
             .Code(Options.CommandPrefix + " set 1000 sats per 30d").Text("; say ").Code(Options.CommandPrefix + " help").Text(" for more.");
 
     /// <summary>
-    /// The bot cannot decrypt (no Olm/Megolm library for .NET in our registry). In a DM it says so once, in plain
-    /// text, and continues in a new unencrypted DM, so the member is not left talking to a wall.
+    /// An encrypted event the sync could not decrypt: tried again (its room key may come in a later batch) while the
+    /// inbox's attempts last (<see cref="InboxOptions"/>), then handled like any event once it decrypts. If it never
+    /// does, or its key was withheld, the sender is told why in plain text (the bot cannot encrypt for a device it
+    /// has no session with either), at most once an hour per sender and room. A forged or replayed event is dropped.
     /// </summary>
-    private async Task HandleEncryptedAsync(string roomId, ClientEvent e, CancellationToken cancellationToken)
+    private async Task HandleEncryptedAsync(string roomId, ClientEvent e, long attempts, CancellationToken cancellationToken)
     {
-        var marker = "encrypted-notice:" + roomId;
-        var now = time.GetUtcNow();
-        var first = await database.WriteAsync(async tx =>
+        string reason;
+        if (crypto.TryDecryptAsync(roomId, e, cancellationToken) is { } decryption)
         {
-            if (await cursors.GetAsync(tx, marker) is not null)
+            var result = await decryption;
+            if (result.Event is { } clear)
+            {
+                if (clear.Type != EventTypes.Encrypted)
+                    await HandleEventAsync(roomId, clear, attempts, cancellationToken);
+                return;
+            }
+            if (result.Failure is DecryptionFailure.Invalid or DecryptionFailure.Replayed)
+            {
+                LogRefusedEncrypted(e.EventId ?? "?", roomId, e.Sender, result.Detail ?? "");
+                return;
+            }
+            if (result.Failure == DecryptionFailure.MissingKey && attempts + 1 < inboxOptions.Value.Attempts)
+                throw new RoomKeyPendingException($"no room key yet for {e.EventId} from {e.Sender}");
+            reason = result.Failure == DecryptionFailure.Withheld ? result.Detail ?? "" : EncryptionTexts.NoKey;
+        }
+        else
+        {
+            reason = EncryptionTexts.Off;
+        }
+
+        var marker = $"undecryptable:{roomId}:{e.Sender}";
+        var now = time.GetUtcNow();
+        var told = await database.WriteAsync(async tx =>
+        {
+            if (await cursors.GetAsync(tx, marker) is { } last && long.TryParse(last, out var ms)
+                && now - DateTimeOffset.FromUnixTimeMilliseconds(ms) < UndecryptableNoticeInterval)
                 return false;
-            await cursors.SetAsync(tx, marker, e.EventId);
-            await outbox.ToRoomAsync(tx, roomId, DirectTexts.Encrypted(), now);
+            await cursors.SetAsync(tx, marker, now.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture));
+            await outbox.ToRoomAsync(tx, roomId, EncryptionTexts.Undecryptable(e.Sender, reason), now, e.EventId);
             return true;
         }, cancellationToken);
-        if (!first)
-            return;
-        // Forget this room as the member's DM; the next message to them opens an unencrypted one.
-        await directMessages.ForgetAsync(roomId, cancellationToken);
-        await QueueAsync(tx => outbox.ToUserAsync(tx, e.Sender, DirectTexts.Hello(), now), cancellationToken);
-        LogEncrypted(roomId, e.Sender);
+        if (told)
+        {
+            outbox.Wake();
+            LogUndecryptable(roomId, e.Sender, reason);
+        }
     }
 
     private async Task QueueAsync(Func<ITx, Task> message, CancellationToken cancellationToken)
@@ -276,8 +309,11 @@ public sealed partial class InboxDispatcher(
     [LoggerMessage(LogLevel.Information, "{UserId} knocked on {RoomId}")]
     private partial void LogKnock(string userId, string roomId);
 
-    [LoggerMessage(LogLevel.Information, "Encrypted DM {RoomId} with {UserId}: told them, and continuing in an unencrypted DM")]
-    private partial void LogEncrypted(string roomId, string userId);
+    [LoggerMessage(LogLevel.Information, "Could not decrypt a message from {UserId} in {RoomId} ({Reason}); told them")]
+    private partial void LogUndecryptable(string roomId, string userId, string reason);
+
+    [LoggerMessage(LogLevel.Warning, "Ignoring encrypted event {EventId} in {RoomId} from {Sender}: {Reason}")]
+    private partial void LogRefusedEncrypted(string eventId, string roomId, string sender, string reason);
 
     [LoggerMessage(LogLevel.Information, "Joined {RoomId}, invited by {Inviter} (DM: {IsDirect})")]
     private partial void LogJoined(string roomId, string inviter, bool isDirect);
@@ -305,9 +341,37 @@ public static class DirectTexts
         new Notice().Text("I only talk one to one in a direct chat, and other people are in this one, so I am leaving. ")
             .Text("To talk to me, start a new direct chat with just me.");
 
-    public static Notice Encrypted() =>
-        new Notice().Text("This chat is encrypted, and I cannot read encrypted messages yet. I have opened a new, unencrypted chat with you: please send your request there.");
-
     public static Notice Hello() =>
         new Notice().Text("Hello! I read this chat. Say ").Code("help").Text(" to see what I can do, or ").Code("join #room:server").Text(" to get an invoice.");
 }
+
+/// <summary>What the bot says when it cannot read an encrypted message.</summary>
+public static class EncryptionTexts
+{
+    /// <summary>Reason: the bot's own encryption is off (the homeserver did not take its keys).</summary>
+    public const string Off = "off";
+
+    /// <summary>Reason: no room key arrived.</summary>
+    public const string NoKey = "no key";
+
+    /// <summary>
+    /// Plain text, to the room: the sender's device gave the bot no key for the message, or withheld it with a code
+    /// (CS API "Reporting that decryption keys are withheld").
+    /// </summary>
+    public static Notice Undecryptable(string sender, string reason)
+    {
+        var notice = new Notice().Text(sender).Text(": I could not read your encrypted message");
+        return reason switch
+        {
+            Off => notice.Text(", because encryption is not working for me on this server (my operator can see why in my log). Please ask again in a room that is not encrypted."),
+            "m.unverified" => notice.Text(": your device does not share keys with my device because it is not verified. Verify my device, or allow unverified devices, and send it again."),
+            "m.blacklisted" => notice.Text(": your device has blocked my device. Unblock it and send it again."),
+            "m.no_olm" => notice.Text(": your device could not set up a secure channel with mine. Please send it again in a minute."),
+            NoKey => notice.Text(": its key never reached me. Please send it again; if this keeps happening, check that your client shares keys with my device."),
+            _ => notice.Text($": your device withheld its key ({reason}). Please send it again."),
+        };
+    }
+}
+
+/// <summary>An encrypted event's room key has not arrived yet: the inbox tries the event again later.</summary>
+public sealed class RoomKeyPendingException(string message) : Exception(message);

@@ -108,9 +108,9 @@ public sealed partial class InboxWorker(
         }
     }
 
-    /// <summary>Failures that may pass: the homeserver, a remote server behind it, the network or the database.</summary>
+    /// <summary>Failures that may pass: the homeserver, a remote server behind it, the network, the database, a room key on its way.</summary>
     public static bool MayPass(Exception e) =>
-        e is HttpRequestException or TimeoutException or TimeoutRejectedException or SqliteException
+        e is HttpRequestException or TimeoutException or TimeoutRejectedException or SqliteException or RoomKeyPendingException
         || e is MatrixException { Status: >= HttpStatusCode.InternalServerError or HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout }
         || e is MatrixException { IsUnknownToken: true };
 

@@ -13,10 +13,18 @@ namespace Doorman.Messaging;
 /// The bot's DMs (DESIGN §3 "DMs and abuse"). Our <c>dm_rooms</c> table is the truth; <c>m.direct</c> account data
 /// mirrors it for other clients (read-modify-write; only a 404 means "none yet", any other error keeps the data
 /// intact). A user may have several DMs with the bot: messages go to the newest one where both are still in the
-/// room (the peer joined or invited); when there is none, a new one is made.
+/// room (the peer joined or invited); when there is none, a new one is made, encrypted when the bot can read encrypted
+/// rooms (<see cref="BotCrypto.IsOn"/>).
 /// </summary>
-public sealed class DirectMessages(MatrixClient matrix, Database database, DirectRooms rooms, IOptions<MatrixOptions> options, TimeProvider time) : IDisposable
+public sealed class DirectMessages(MatrixClient matrix, BotCrypto crypto, Database database, DirectRooms rooms, IOptions<MatrixOptions> options,
+    TimeProvider time) : IDisposable
 {
+    private static readonly InitialStateEvent EncryptionState = new()
+    {
+        Type = EventTypes.Encryption,
+        Content = JsonDocument.Parse("""{"algorithm":"m.megolm.v1.aes-sha2"}""").RootElement.Clone(),
+    };
+
     private readonly SemaphoreSlim _creating = new(1, 1);
 
     public void Dispose() => _creating.Dispose();
@@ -49,11 +57,13 @@ public sealed class DirectMessages(MatrixClient matrix, Database database, Direc
                 await database.WriteAsync(tx => rooms.LeaveAsync(tx, existing, time.GetUtcNow()), cancellationToken);
             }
 
+            // Encrypted, as Element makes a new DM, when the bot can read encrypted rooms (CS API "m.room.encryption").
             var roomId = await matrix.CreateRoomAsync(new CreateRoomRequest
             {
                 Preset = CreateRoomRequest.TrustedPrivateChat,
                 IsDirect = true,
                 Invite = [userId],
+                InitialState = crypto.IsOn ? [EncryptionState] : null,
             }, cancellationToken);
             await database.WriteAsync(tx => rooms.SetAsync(tx, userId, roomId, time.GetUtcNow()), cancellationToken);
             await MirrorAsync(userId, roomId, cancellationToken);

@@ -1,7 +1,9 @@
 using System.Net;
 using System.Text.Json;
 using Doorman.Access;
+using Doorman.Homeserver;
 using Doorman.Matrix;
+using Doorman.Matrix.Crypto;
 using Doorman.Matrix.Events;
 using Doorman.Messaging;
 using Doorman.Storage;
@@ -17,6 +19,7 @@ public sealed partial class MessageSender(
     Database database,
     MessageStore store,
     MatrixClient matrix,
+    BotCrypto crypto,
     DirectMessages directMessages,
     OutboxSignals signals,
     TimeProvider time,
@@ -41,13 +44,14 @@ public sealed partial class MessageSender(
             roomId ??= await directMessages.GetOrCreateAsync(message.UserId!, cancellationToken);
             // A resend after a crash uploads again (an unreferenced upload is harmless), but sends with the same
             // transaction id, so the room still gets one message.
+            var encrypted = message.Kind != MessageKind.Message && await crypto.IsEncryptedAsync(roomId, cancellationToken);
             var content = message.Kind switch
             {
-                MessageKind.Qr => await UploadQrAsync(message.Content, cancellationToken),
-                MessageKind.File => await UploadFileAsync(message.Content, cancellationToken),
+                MessageKind.Qr => await UploadQrAsync(message.Content, encrypted, cancellationToken),
+                MessageKind.File => await UploadFileAsync(message.Content, encrypted, cancellationToken),
                 _ => Parse(message.Content),
             };
-            var eventId = await matrix.SendEventAsync(roomId, EventTypes.Message, message.TxnId, content, cancellationToken);
+            var eventId = await crypto.SendAsync(roomId, EventTypes.Message, message.TxnId, content, cancellationToken);
             await database.WriteAsync(tx => store.MarkSentAsync(tx, message.Id, eventId, Time.GetUtcNow()), cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -84,30 +88,47 @@ public sealed partial class MessageSender(
         await database.WriteAsync(tx => store.RetryLaterAsync(tx, message.Id, error, now + wait, now), cancellationToken);
     }
 
-    private async Task<JsonElement> UploadQrAsync(string payload, CancellationToken cancellationToken)
+    private async Task<JsonElement> UploadQrAsync(string payload, bool encrypted, CancellationToken cancellationToken)
     {
         using var doc = JsonDocument.Parse(payload);
         var data = doc.RootElement.GetProperty("data").GetString()!;
         var caption = doc.RootElement.GetProperty("body").GetString()!;
         var (png, size) = QrCodes.Render(data);
-        var uri = await matrix.UploadAsync(png, "image/png", "invoice.png", cancellationToken);
+        var (uri, file) = await UploadAsync(png, "image/png", "invoice.png", encrypted, cancellationToken);
         return JsonSerializer.SerializeToElement(new MessageContent
         {
             MsgType = MessageContent.Image,
             Body = caption,
             Url = uri,
+            EncryptedFile = file,
             Info = new ImageInfo { MimeType = "image/png", Size = png.Length, Width = size, Height = size },
         }, MatrixJson.MessageContent);
     }
 
-    private async Task<JsonElement> UploadFileAsync(string payload, CancellationToken cancellationToken)
+    /// <summary>
+    /// Uploads a file: as it is, giving its URI; or, for an encrypted room, its AES-CTR ciphertext, giving the
+    /// <c>file</c> object that carries the URI and key inside the encrypted event (CS API "Sending encrypted
+    /// attachments"). The ciphertext goes up as <c>application/octet-stream</c>, so the server learns nothing of it.
+    /// </summary>
+    private async Task<(string? Url, JsonElement? File)> UploadAsync(byte[] data, string mimeType, string fileName, bool encrypted,
+        CancellationToken cancellationToken)
+    {
+        if (!encrypted)
+            return (await matrix.UploadAsync(data, mimeType, fileName, cancellationToken), null);
+        var (ciphertext, keys) = EncryptedAttachment.Encrypt(data);
+        var uri = await matrix.UploadAsync(ciphertext, "application/octet-stream", fileName, cancellationToken);
+        using var file = JsonDocument.Parse(EncryptedAttachment.FileObject(uri, keys).ToJsonString());
+        return (null, file.RootElement.Clone());
+    }
+
+    private async Task<JsonElement> UploadFileAsync(string payload, bool encrypted, CancellationToken cancellationToken)
     {
         using var doc = JsonDocument.Parse(payload);
         var fileName = doc.RootElement.GetProperty("fileName").GetString()!;
         var mimeType = doc.RootElement.GetProperty("mimeType").GetString()!;
         var caption = doc.RootElement.GetProperty("body").GetString()!;
         var data = doc.RootElement.GetProperty("data").GetBytesFromBase64();
-        var uri = await matrix.UploadAsync(data, mimeType, fileName, cancellationToken);
+        var (uri, file) = await UploadAsync(data, mimeType, fileName, encrypted, cancellationToken);
         return JsonSerializer.SerializeToElement(new MessageContent
         {
             MsgType = MessageContent.File,
@@ -115,6 +136,7 @@ public sealed partial class MessageSender(
             Body = caption.Length > 0 ? caption : fileName,
             FileName = fileName,
             Url = uri,
+            EncryptedFile = file,
             Info = new ImageInfo { MimeType = mimeType, Size = data.Length },
         }, MatrixJson.MessageContent);
     }

@@ -1,0 +1,53 @@
+using System.Security.Cryptography;
+using Doorman.Storage;
+
+namespace Doorman.Homeserver;
+
+/// <summary>
+/// Finds the key that seals the end-to-end encryption state (<see cref="CryptoItems"/>): <c>Matrix:CryptoKey</c>
+/// when set; otherwise the key file <see cref="FileName"/> beside the database, made on first start (readable by
+/// the bot's user only). The file is worth a backup with the database: without it the bot's sessions are lost.
+/// </summary>
+public static partial class CryptoKeys
+{
+    public const string FileName = "doorman.crypto-key";
+
+    /// <summary>The 32 bytes of a base64 key; null for anything else.</summary>
+    public static byte[]? Parse(string text)
+    {
+        try
+        {
+            return Convert.FromBase64String(text.Trim()) is { Length: CryptoStoreKey.Size } key ? key : null;
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+
+    public static CryptoStoreKey Resolve(MatrixOptions matrix, Database database, ILogger logger)
+    {
+        if (matrix.CryptoKey.Length > 0)
+            return new CryptoStoreKey(Parse(matrix.CryptoKey) ?? throw new StartupException("Matrix:CryptoKey is not 32 bytes of base64."));
+
+        var path = Path.Combine(Path.GetDirectoryName(database.FilePath)!, FileName);
+        if (File.Exists(path))
+        {
+            return new CryptoStoreKey(Parse(File.ReadAllText(path))
+                ?? throw new StartupException($"the crypto key file {path} does not hold 32 bytes of base64; restore it from your backup."));
+        }
+
+        var key = RandomNumberGenerator.GetBytes(CryptoStoreKey.Size);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        using (var file = new StreamWriter(path, System.Text.Encoding.ASCII, options))
+            file.Write(Convert.ToBase64String(key) + "\n");
+        LogCreated(logger, path);
+        return new CryptoStoreKey(key);
+    }
+
+    [LoggerMessage(LogLevel.Warning, "Made the end-to-end encryption key file {Path}: back it up with the database (README: \"End-to-end encryption\")")]
+    private static partial void LogCreated(ILogger logger, string path);
+}
