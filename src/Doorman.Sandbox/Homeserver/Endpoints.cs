@@ -111,6 +111,8 @@ internal sealed class Endpoints
         // End-to-end encryption: keys, cross-signing, to-device messages.
         _router.Map("POST", V3 + "/keys/upload", async r => await Ok(r, _engine.UploadKeys(r.Session, await r.ReadObjectAsync())));
         _router.Map("POST", V3 + "/keys/query", async r => await Ok(r, _engine.QueryKeys(r.Session, await r.ReadObjectAsync())));
+        _router.Map("GET", V3 + "/keys/changes", r => Ok(r, _engine.KeyChanges(r.Session,
+            r.Query("from") ?? throw new MatrixErrorException(400, "M_MISSING_PARAM", "Missing string query parameter 'from'"))));
         _router.Map("POST", V3 + "/keys/claim", async r => await Ok(r, _engine.ClaimKeys(await r.ReadObjectAsync())));
         _router.Map("POST", V3 + "/keys/device_signing/upload", async r => await Ok(r, _engine.UploadCrossSigningKeys(r.Session, await r.ReadObjectAsync())));
         _router.Map("POST", V3 + "/keys/signatures/upload", async r => await Ok(r, _engine.UploadSignatures(r.Session, await r.ReadObjectAsync())));

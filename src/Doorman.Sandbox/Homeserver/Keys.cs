@@ -24,10 +24,14 @@ internal sealed partial class HomeserverEngine
         var deviceKeys = body["device_keys"];
         if (deviceKeys is not null)
         {
+            // Synapse validates the DeviceKeys shape first (KeyUploadRequestBody), then whose keys they are.
             if (deviceKeys is not JsonObject keys || Json.OptionalString(keys, "user_id") is not { } userId
-                || Json.OptionalString(keys, "device_id") is not { } deviceId)
+                || Json.OptionalString(keys, "device_id") is not { } deviceId
+                || keys["algorithms"] is not JsonArray algorithms || algorithms.Any(a => a is not JsonValue v || v.GetValueKind() != JsonValueKind.String)
+                || keys["keys"] is not JsonObject publicKeys || publicKeys.Any(k => k.Value is not JsonValue v || v.GetValueKind() != JsonValueKind.String)
+                || keys["signatures"] is not JsonObject)
             {
-                throw MatrixErrorException.BadJson("device_keys must be an object with user_id and device_id");
+                throw MatrixErrorException.BadJson("device_keys must have user_id, device_id, algorithms, keys and signatures");
             }
 
             if (userId != session.UserId)
@@ -157,6 +161,23 @@ internal sealed partial class HomeserverEngine
                 ["master_keys"] = masterKeys,
                 ["self_signing_keys"] = selfSigningKeys,
                 ["user_signing_keys"] = userSigningKeys,
+            };
+        }
+    }
+
+    /// <summary>
+    /// <c>GET /keys/changes</c>: the users whose device lists changed, or who stopped sharing a room with the caller,
+    /// between a sync token and now (Synapse ignores <c>to</c>, and so do we): the <c>device_lists</c> of a sync.
+    /// </summary>
+    public JsonObject KeyChanges(Session session, string from)
+    {
+        lock (_gate)
+        {
+            var (changed, left) = DeviceLists(session, ParseStreamToken(from));
+            return new JsonObject
+            {
+                ["changed"] = new JsonArray([.. changed.Order(StringComparer.Ordinal).Select(u => (JsonNode)u)]),
+                ["left"] = new JsonArray([.. left.Order(StringComparer.Ordinal).Select(u => (JsonNode)u)]),
             };
         }
     }
@@ -636,8 +657,13 @@ internal sealed partial class HomeserverEngine
                             throw InvalidSignature();
                         }
 
+                        if (signature is not JsonValue text || text.GetValueKind() != JsonValueKind.String)
+                        {
+                            throw InvalidSignature();
+                        }
+
                         CheckSignedCopy(obj, master, userId, signingKeyId, devicePublicKey);
-                        accepted[signingKeyId] = signature!.GetValue<string>();
+                        accepted[signingKeyId] = text.GetValue<string>();
                     }
 
                     if (!account.MasterKeySignatures.TryGetValue(userId, out var stored))

@@ -282,6 +282,25 @@ public sealed class KeysTests
         Assert.Equal([alice.UserId, bob.UserId], forBob["device_lists"]!["changed"]!.AsArray().Select(u => u!.GetValue<string>()).Order(StringComparer.Ordinal));
     }
 
+    [Fact]
+    public async Task Keys_changes_since_a_sync_token_lists_a_room_mate_with_a_new_device()
+    {
+        await using var hs = await TestHomeserver.StartAsync();
+        var alice = await hs.Client.RegisterAsync("alice");
+        var bob = await hs.Client.RegisterAsync("bob");
+        var room = await hs.Client.CreateRoomAsync(alice, new JsonObject { ["preset"] = "public_chat" });
+        (await hs.Client.JoinAsync(bob, room)).Ok();
+        var since = (await hs.Client.SyncAsync(alice, timeoutMs: 1)).Ok()["next_batch"]!.GetValue<string>();
+
+        var before = (await hs.Client.GetAsync(V3 + "/keys/changes?from=" + Uri.EscapeDataString(since), alice)).Ok();
+        await hs.Client.LoginAsync(bob);
+        var after = (await hs.Client.GetAsync(V3 + "/keys/changes?from=" + Uri.EscapeDataString(since), alice)).Ok();
+
+        Assert.Empty(before["changed"]!.AsArray());
+        Assert.Equal([bob.UserId], after["changed"]!.AsArray().Select(u => u!.GetValue<string>()));
+        Assert.Empty(after["left"]!.AsArray());
+    }
+
     private static string ServerOf(TestUser user) => user.UserId[(user.UserId.IndexOf(':', StringComparison.Ordinal) + 1)..];
 
     private static JsonObject WithPasswordAuth(JsonObject body, TestUser user, string password, string session)
