@@ -223,6 +223,30 @@ public sealed class KeysTests
     }
 
     [Fact]
+    public async Task A_devices_signature_of_the_master_key_is_seen_only_by_its_owner()
+    {
+        await using var hs = await TestHomeserver.StartAsync();
+        var alice = await hs.Client.RegisterAsync("alice");
+        var bob = await hs.Client.RegisterAsync("bob");
+        var device = new E2eeDevice(alice);
+        (await hs.Client.UploadKeysAsync(alice, new JsonObject { ["device_keys"] = device.DeviceKeys() })).Ok();
+        var crossSigning = CrossSigningKeys.Create();
+        var upload = crossSigning.UploadBody(alice.UserId);
+        (await hs.Client.PostAsync(V3 + "/keys/device_signing/upload", upload, alice)).Ok();
+        var master = JsonSigning.Sign(upload["master_key"]!.DeepClone().AsObject(), alice.UserId, alice.DeviceId, device.Ed25519);
+
+        var answer = (await hs.Client.PostAsync(V3 + "/keys/signatures/upload",
+            new JsonObject { [alice.UserId] = new JsonObject { [crossSigning.Master.PublicKeyBase64] = master } }, alice)).Ok();
+        var seenByAlice = (await hs.Client.QueryKeysAsync(alice, alice.UserId)).Ok()["master_keys"]![alice.UserId]!.AsObject();
+        var seenByBob = (await hs.Client.QueryKeysAsync(bob, alice.UserId)).Ok()["master_keys"]![alice.UserId]!.AsObject();
+
+        Assert.Empty(answer["failures"]!.AsObject());
+        Assert.True(JsonSigning.Verify(seenByAlice, alice.UserId, alice.DeviceId, device.Ed25519.PublicKey));
+        // Synapse merges into a cross-signing key only the querying user's own signatures (get_e2e_cross_signing_keys_bulk).
+        Assert.Null(seenByBob["signatures"]?[alice.UserId]?[$"ed25519:{alice.DeviceId}"]);
+    }
+
+    [Fact]
     public async Task A_signature_of_a_device_that_does_not_exist_is_a_failure()
     {
         await using var hs = await TestHomeserver.StartAsync();
