@@ -108,6 +108,20 @@ internal sealed class Endpoints
         _router.Map("PUT", V3 + "/rooms/{roomId}/typing/{userId}", Typing);
         _router.Map("POST", V3 + "/rooms/{roomId}/receipt/{receiptType}/{eventId}", Receipt);
 
+        // End-to-end encryption: keys, cross-signing, to-device messages.
+        _router.Map("POST", V3 + "/keys/upload", async r => await Ok(r, _engine.UploadKeys(r.Session, await r.ReadObjectAsync())));
+        _router.Map("POST", V3 + "/keys/query", async r => await Ok(r, _engine.QueryKeys(r.Session, await r.ReadObjectAsync())));
+        _router.Map("GET", V3 + "/keys/changes", r => Ok(r, _engine.KeyChanges(r.Session,
+            r.Query("from") ?? throw new MatrixErrorException(400, "M_MISSING_PARAM", "Missing string query parameter 'from'"))));
+        _router.Map("POST", V3 + "/keys/claim", async r => await Ok(r, _engine.ClaimKeys(await r.ReadObjectAsync())));
+        _router.Map("POST", V3 + "/keys/device_signing/upload", async r => await Ok(r, _engine.UploadCrossSigningKeys(r.Session, await r.ReadObjectAsync())));
+        _router.Map("POST", V3 + "/keys/signatures/upload", async r => await Ok(r, _engine.UploadSignatures(r.Session, await r.ReadObjectAsync())));
+        _router.Map("PUT", V3 + "/sendToDevice/{eventType}/{txnId}", async r =>
+        {
+            _engine.SendToDevice(r.Session, r["eventType"], r["txnId"], await r.ReadObjectAsync());
+            await Ok(r, new JsonObject());
+        });
+
         // Media.
         _router.Map("POST", "/_matrix/media/v3/upload", Upload);
         _router.Map("GET", "/_matrix/client/v1/media/download/{serverName}/{mediaId}/{fileName?}", Download);
@@ -145,6 +159,11 @@ internal sealed class Endpoints
         {
             Log.Refused(_logger, method, path, e.Status, e.ErrorCode, e.Message);
             await WriteErrorAsync(http, e);
+        }
+        catch (UserInteractiveAuthRequiredException e)
+        {
+            Log.Refused(_logger, method, path, 401, "(user-interactive auth)", e.Message);
+            await WriteJsonAsync(http, 401, e.Body);
         }
         catch (BadHttpRequestException e)
         {
@@ -236,7 +255,7 @@ internal sealed class Endpoints
             throw invalid;
         }
 
-        var login = _engine.Login(user, password, Json.OptionalString(body, "device_id"));
+        var login = _engine.Login(user, password, Json.OptionalString(body, "device_id"), Json.OptionalString(body, "initial_device_display_name"));
         await Ok(r, new JsonObject
         {
             ["user_id"] = login.UserId,

@@ -18,6 +18,8 @@ internal sealed partial class HomeserverEngine
     private readonly Dictionary<string, string> _aliases = new(StringComparer.Ordinal);
     private readonly Dictionary<(string UserId, string DeviceId, string RoomId, string TxnId), string> _transactions = [];
     private readonly Dictionary<string, long> _registrationNonces = new(StringComparer.Ordinal);
+    private readonly HashSet<(string UserId, string DeviceId, string EventType, string TxnId)> _toDeviceTransactions = [];
+    private readonly Dictionary<string, string> _uiaSessions = new(StringComparer.Ordinal);
     private readonly UserSignals _signals = new();
     private readonly MessageRateLimiter _rateLimiter;
 
@@ -62,12 +64,15 @@ internal sealed partial class HomeserverEngine
             }
 
             _accounts[userId] = new Account(userId, password, displayName: localpart);
-            return NewSession(userId, Ids.NewDeviceId());
+            return NewSession(userId, Ids.NewDeviceId(), displayName: null);
         }
     }
 
-    /// <summary>CS API §"Login": <c>m.login.password</c> with an <c>m.id.user</c> identifier; reuses a given device id.</summary>
-    public SandboxUser Login(string user, string password, string? deviceId)
+    /// <summary>
+    /// CS API §"Login": <c>m.login.password</c> with an <c>m.id.user</c> identifier; reuses a given device id (and
+    /// its keys), otherwise registers a new device named <paramref name="displayName"/>.
+    /// </summary>
+    public SandboxUser Login(string user, string password, string? deviceId, string? displayName = null)
     {
         var userId = user.StartsWith('@') ? user : $"@{user}:{ServerName}";
         lock (_gate)
@@ -77,7 +82,7 @@ internal sealed partial class HomeserverEngine
                 throw MatrixErrorException.Forbidden("Invalid username or password");
             }
 
-            return NewSession(userId, string.IsNullOrEmpty(deviceId) ? Ids.NewDeviceId() : deviceId);
+            return NewSession(userId, string.IsNullOrEmpty(deviceId) ? Ids.NewDeviceId() : deviceId, displayName);
         }
     }
 
@@ -100,7 +105,19 @@ internal sealed partial class HomeserverEngine
         }
     }
 
-    public void Logout(Session session) => InvalidateToken(session.AccessToken, softLogout: false);
+    /// <summary>Synapse deletes the device on logout, with its keys and to-device inbox; its owner's room-mates hear of it.</summary>
+    public void Logout(Session session)
+    {
+        lock (_gate)
+        {
+            session.Invalidated = true;
+            var stillUsed = _sessions.Values.Any(s => !s.Invalidated && s.UserId == session.UserId && s.DeviceId == session.DeviceId);
+            if (!stillUsed && AccountOf(session.UserId).Devices.Remove(session.DeviceId))
+            {
+                DeviceListChanged(session.UserId);
+            }
+        }
+    }
 
     public void InvalidateToken(string accessToken, bool softLogout)
     {
@@ -193,8 +210,15 @@ internal sealed partial class HomeserverEngine
 
     // ---- Helpers shared by the concerns ---------------------------------------------------------------------
 
-    private SandboxUser NewSession(string userId, string deviceId)
+    private SandboxUser NewSession(string userId, string deviceId, string? displayName)
     {
+        var devices = AccountOf(userId).Devices;
+        if (!devices.ContainsKey(deviceId))
+        {
+            devices[deviceId] = new Device(deviceId, displayName);
+            DeviceListChanged(userId);
+        }
+
         var session = new Session(Ids.NewAccessToken(), userId, deviceId);
         _sessions[session.AccessToken] = session;
         return new SandboxUser(userId, session.AccessToken, deviceId);
@@ -251,6 +275,23 @@ internal sealed class Account(string userId, string password, string displayName
     public Dictionary<string, (JsonObject Content, long Position)> AccountData { get; } = new(StringComparer.Ordinal);
 
     public HashSet<string> ForgottenRooms { get; } = new(StringComparer.Ordinal);
+
+    public Dictionary<string, Device> Devices { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Cross-signing keys as uploaded, by usage: <c>master</c>, <c>self_signing</c>, <c>user_signing</c>.</summary>
+    public Dictionary<string, JsonObject> CrossSigningKeys { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Signatures of the current master key by signer (the owner's devices, other users' user-signing keys).</summary>
+    public Dictionary<string, Dictionary<string, string>> MasterKeySignatures { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The stream position of the last change to this user's devices, device keys, master or self-signing key (0: none).</summary>
+    public long DeviceListPosition { get; set; }
+
+    /// <summary>
+    /// Users whose keys this user's own signatures changed, and when: Synapse's signature stream, which only the signer
+    /// hears of (its user-signing key, its signatures of other users' master keys).
+    /// </summary>
+    public Dictionary<string, long> SignatureChanges { get; } = new(StringComparer.Ordinal);
 }
 
 /// <summary>One access token: the user and device it speaks for, and whether it still works.</summary>

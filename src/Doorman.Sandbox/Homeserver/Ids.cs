@@ -21,6 +21,9 @@ internal static class Ids
 
     public static string NewMediaId() => RandomString(Letters, 24);
 
+    /// <summary>A user-interactive auth session id: 24 letters, as Synapse makes them.</summary>
+    public static string NewUiaSession() => RandomString(Letters, 24);
+
     public static string NewNonce() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
 
     /// <summary>The unpadded URL-safe base64 of a SHA-256, as v12 room ids and reference hashes use it.</summary>

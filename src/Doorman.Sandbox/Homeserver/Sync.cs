@@ -82,8 +82,39 @@ internal sealed partial class HomeserverEngine
                 response["rooms"] = rooms;
             }
 
-            response["device_one_time_keys_count"] = new JsonObject { ["signed_curve25519"] = 0 };
-            response["device_unused_fallback_key_types"] = new JsonArray();
+            // CS API §"Extensions to /sync" (E2EE). Synapse leaves out empty to_device and device_lists sections, and
+            // sends device_lists only on incremental syncs; the key counts are always there.
+            var toDevice = ToDeviceEvents(session, from);
+            if (toDevice.Count > 0)
+            {
+                response["to_device"] = new JsonObject { ["events"] = toDevice };
+                isEmpty = false;
+            }
+
+            if (from is not null)
+            {
+                var (changed, left) = DeviceLists(session, from.Value);
+                var deviceLists = new JsonObject();
+                if (changed.Count > 0)
+                {
+                    deviceLists["changed"] = new JsonArray([.. changed.Order(StringComparer.Ordinal).Select(u => (JsonNode)u)]);
+                }
+
+                if (left.Count > 0)
+                {
+                    deviceLists["left"] = new JsonArray([.. left.Order(StringComparer.Ordinal).Select(u => (JsonNode)u)]);
+                }
+
+                if (deviceLists.Count > 0)
+                {
+                    response["device_lists"] = deviceLists;
+                    isEmpty = false;
+                }
+            }
+
+            var (counts, unusedFallbackTypes) = KeyCounts(session);
+            response["device_one_time_keys_count"] = counts;
+            response["device_unused_fallback_key_types"] = unusedFallbackTypes;
             return new SyncBatch(response, isEmpty, isEmpty ? _signals.WaitFor(session.UserId) : Task.CompletedTask);
         }
     }

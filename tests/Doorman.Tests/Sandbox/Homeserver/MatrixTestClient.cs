@@ -138,6 +138,37 @@ public sealed class MatrixTestClient(Uri baseUrl, string registrationSharedSecre
         return SendAsync(HttpMethod.Get, V3 + "/sync?" + string.Join('&', query), user: user, cancellationToken: cancellationToken);
     }
 
+    /// <summary>Logs in again with the password: a second device of the same user.</summary>
+    public async Task<TestUser> LoginAsync(TestUser user, string? deviceDisplayName = null)
+    {
+        var body = new JsonObject
+        {
+            ["type"] = "m.login.password",
+            ["identifier"] = new JsonObject { ["type"] = "m.id.user", ["user"] = user.UserId },
+            ["password"] = user.Password,
+        };
+        if (deviceDisplayName is not null)
+        {
+            body["initial_device_display_name"] = deviceDisplayName;
+        }
+
+        var login = (await PostAsync(V3 + "/login", body)).Ok();
+        return user with { AccessToken = login["access_token"]!.GetValue<string>(), DeviceId = login["device_id"]!.GetValue<string>() };
+    }
+
+    public Task<MatrixResponse> UploadKeysAsync(TestUser user, JsonObject body) => PostAsync(V3 + "/keys/upload", body, user);
+
+    /// <summary><c>POST /keys/query</c> for all devices of each user.</summary>
+    public Task<MatrixResponse> QueryKeysAsync(TestUser user, params string[] userIds) =>
+        PostAsync(V3 + "/keys/query", new JsonObject { ["device_keys"] = new JsonObject(userIds.Select(u => KeyValuePair.Create(u, (JsonNode?)new JsonArray()))) }, user);
+
+    /// <summary><c>POST /keys/claim</c> of one <paramref name="algorithm"/> key of one device.</summary>
+    public Task<MatrixResponse> ClaimKeyAsync(TestUser user, string userId, string deviceId, string algorithm = "signed_curve25519") =>
+        PostAsync(V3 + "/keys/claim", new JsonObject { ["one_time_keys"] = new JsonObject { [userId] = new JsonObject { [deviceId] = algorithm } } }, user);
+
+    public Task<MatrixResponse> SendToDeviceAsync(TestUser user, string eventType, string txnId, JsonObject messages) =>
+        PutAsync($"{V3}/sendToDevice/{Esc(eventType)}/{Esc(txnId)}", new JsonObject { ["messages"] = messages }, user);
+
     public static string Room(string roomId, string rest) => $"{V3}/rooms/{Esc(roomId)}/{rest}";
 
     public static string Esc(string segment) => Uri.EscapeDataString(segment);
