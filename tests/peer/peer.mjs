@@ -9,7 +9,7 @@
 // The point of this peer is an independent client implementation: room state, memberships and messages are
 // read from the SDK's own sync (startClient, the Room and RoomMember models, its events), never from raw HTTP.
 
-import { createHash } from "node:crypto";
+import { createDecipheriv, createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 
@@ -33,7 +33,7 @@ for (const method of ["log", "info", "debug", "warn", "trace"]) {
 }
 
 const sdk = await import("matrix-js-sdk");
-const { ClientEvent, RoomEvent, RoomMemberEvent, EventType, Preset, Visibility, SyncState } = sdk;
+const { ClientEvent, RoomEvent, RoomMemberEvent, MatrixEventEvent, EventType, Preset, Visibility, SyncState } = sdk;
 const sdkVersion = JSON.parse(readFileSync(new URL("node_modules/matrix-js-sdk/package.json", import.meta.url), "utf8")).version;
 
 /**
@@ -110,7 +110,7 @@ async function politely(call) {
 function waitUntil(check, timeoutMs, describe) {
   const c = loggedIn();
   return new Promise((resolve, reject) => {
-    const events = [ClientEvent.Sync, ClientEvent.Room, RoomEvent.Timeline, RoomEvent.MyMembership, RoomMemberEvent.Membership];
+    const events = [ClientEvent.Sync, ClientEvent.Room, RoomEvent.Timeline, RoomEvent.MyMembership, RoomMemberEvent.Membership, MatrixEventEvent.Decrypted];
     let timer = null;
     const done = () => {
       clearTimeout(timer);
@@ -187,15 +187,24 @@ const commands = {
     if (client) throw new PeerError("already logged in", "PEER_BAD_COMMAND");
     const baseUrl = need(args, "baseUrl");
     accessToken = need(args, "accessToken");
-    const c = sdk.createClient({ baseUrl, userId: need(args, "userId"), accessToken, deviceId: args.deviceId, logger: sdkLogger });
-    const who = await c.whoami();
+    // The device id comes from the token (whoami) unless given: the SDK's crypto needs it at creation.
+    const probe = sdk.createClient({ baseUrl, userId: need(args, "userId"), accessToken, logger: sdkLogger });
+    const who = await probe.whoami();
+    const c = sdk.createClient({ baseUrl, userId: args.userId, accessToken, deviceId: args.deviceId ?? who.device_id, logger: sdkLogger });
     if (who.user_id !== args.userId) throw new PeerError(`the token belongs to ${who.user_id}, not ${args.userId}`, "PEER_BAD_COMMAND");
     client = c;
-    c.on(RoomEvent.Timeline, (ev, room) => {
-      if (!room || ev.getType() !== EventType.RoomMessage) return;
-      if (!received.has(room.roomId)) received.set(room.roomId, new Map());
-      received.get(room.roomId).set(ev.getId(), ev);
-    });
+    // End-to-end encryption as Element has it: the SDK's Rust crypto (matrix-sdk-crypto-wasm), keys kept in memory
+    // for the life of this process. Encrypted rooms are then read and written like any other; "crypto": false
+    // leaves it out (a client that cannot read encrypted rooms).
+    if (args.crypto !== false) await c.initRustCrypto({ useIndexedDB: false });
+    // A message counts once readable: an encrypted one when the SDK has decrypted it, which may be after it came.
+    const keep = (ev, roomId) => {
+      if (!roomId || ev.getType() !== EventType.RoomMessage) return;
+      if (!received.has(roomId)) received.set(roomId, new Map());
+      received.get(roomId).set(ev.getId(), ev);
+    };
+    c.on(RoomEvent.Timeline, (ev, room) => keep(ev, room?.roomId));
+    c.on(MatrixEventEvent.Decrypted, (ev) => keep(ev, ev.getRoomId()));
     const prepared = new Promise((resolve, reject) => {
       const onSync = (state, _previous, data) => {
         if (state === SyncState.Prepared || state === SyncState.Syncing) {
@@ -313,7 +322,11 @@ const commands = {
     const onTimeline = (ev, room, toStartOfTimeline) => {
       if (!seen && !toStartOfTimeline && room?.roomId === roomId && matches(ev)) seen = ev;
     };
+    const onDecrypted = (ev) => {
+      if (!seen && ev.getRoomId() === roomId && matches(ev)) seen = ev;
+    };
     c.on(RoomEvent.Timeline, onTimeline);
+    c.on(MatrixEventEvent.Decrypted, onDecrypted);
     try {
       const ev = await waitUntil(
         () => seen ?? c.getRoom(roomId)?.getLiveTimeline().getEvents().find(matches),
@@ -328,6 +341,7 @@ const commands = {
       return { ...eventJson(ev), body: ev.getContent().body, msgtype: ev.getContent().msgtype };
     } finally {
       c.off(RoomEvent.Timeline, onTimeline);
+      c.off(MatrixEventEvent.Decrypted, onDecrypted);
     }
   },
 
@@ -426,6 +440,35 @@ const commands = {
    */
   async download(args) {
     return download(need(args, "mxc"), args.withData === true);
+  },
+
+  /**
+   * The file of an m.image or m.file content, as a client shows it: from `url`, or, in an encrypted room, from the
+   * `file` object (CS API "Sending encrypted attachments"): the ciphertext's SHA-256 checked, then decrypted with
+   * AES-256-CTR by Node's own crypto. The content type is the event's (info.mimetype): the upload's is opaque.
+   */
+  async downloadAttachment(args) {
+    const content = need(args, "content");
+    if (!content.file) return download(need(content, "url"), args.withData === true);
+    const file = content.file;
+    const cipher = await download(file.url, true);
+    const ciphertext = Buffer.from(cipher.base64, "base64");
+    const unpadded = (b) => b.toString("base64").replace(/=+$/, "");
+    if (unpadded(createHash("sha256").update(ciphertext).digest()) !== file.hashes?.sha256) {
+      throw new PeerError("the encrypted file does not match its sha256 hash", "PEER_MISMATCH");
+    }
+    const key = Buffer.from(file.key.k.replace(/-/g, "+").replace(/_/g, "/"), "base64");
+    const iv = Buffer.from(file.iv, "base64");
+    const decipher = createDecipheriv("aes-256-ctr", key, iv);
+    const bytes = Buffer.concat([decipher.update(ciphertext), decipher.final()]);
+    return {
+      url: cipher.url,
+      sha256: createHash("sha256").update(bytes).digest("hex"),
+      length: bytes.length,
+      content_type: content.info?.mimetype ?? null,
+      encrypted: true,
+      ...(args.withData === true ? { base64: bytes.toString("base64") } : {}),
+    };
   },
 
   async uploadAndDownload(args) {

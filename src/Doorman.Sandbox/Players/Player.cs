@@ -1,15 +1,20 @@
 using System.Text.Json;
 using Doorman.Matrix;
+using Doorman.Matrix.Crypto;
 using Doorman.Matrix.Events;
 using Doorman.Matrix.Rooms;
 using Doorman.Matrix.Sync;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Doorman.Sandbox.Players;
 
 /// <summary>
 /// A person on the homeserver — a room owner or a member — played through the Matrix client API: creates
 /// rooms, talks, and waits for what it should see. Used by the runnable sandbox and by the end-to-end tests;
-/// it sees only what its own /sync shows, as a real user's client would.
+/// it sees only what its own /sync shows, as a real user's client would. Like Element, its device publishes
+/// end-to-end encryption keys before it first talks or listens, and it reads encrypted rooms: what it records of
+/// an encrypted event is the decrypted event (it speaks in plain text itself). On a server without the key API it
+/// simply reads no encrypted events.
 /// </summary>
 public sealed class Player : IDisposable
 {
@@ -17,8 +22,11 @@ public sealed class Player : IDisposable
     private readonly HashSet<string> _invitedTo = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _syncing = new(1, 1);
     private const string TimelineFilter = """{"room":{"timeline":{"limit":500}}}""";
+    private readonly SemaphoreSlim _cryptoStart = new(1, 1);
     private string? _since;
     private long _txn;
+    private CryptoMachine? _crypto;
+    private bool _cryptoTried;
 
     public Player(string name, Uri homeserver, string userId, string accessToken)
     {
@@ -55,19 +63,56 @@ public sealed class Player : IDisposable
 
     public void Dispose()
     {
+        _crypto?.Dispose();
         Client.Dispose();
         _syncing.Dispose();
+        _cryptoStart.Dispose();
     }
 
-    public Task<string> CreateRoomAsync(string? aliasLocalpart = null, string? roomVersion = null, string? name = null,
-        CancellationToken cancellationToken = default) =>
-        Client.CreateRoomAsync(new CreateRoomRequest
+    /// <summary>Publishes the device's keys, once, before the player first talks or listens.</summary>
+    private async Task EnsureCryptoAsync(CancellationToken cancellationToken)
+    {
+        if (_cryptoTried)
+            return;
+        await _cryptoStart.WaitAsync(cancellationToken);
+        try
+        {
+            if (_cryptoTried)
+                return;
+            var me = await Client.WhoAmIAsync(cancellationToken);
+            if (me.DeviceId is { } deviceId)
+            {
+                var machine = new CryptoMachine(Client, new MemoryCryptoStore(), UserId, deviceId, TimeProvider.System, NullLogger.Instance);
+                try
+                {
+                    await machine.InitializeAsync(cancellationToken);
+                    _crypto = machine;
+                }
+                catch (MatrixException)
+                {
+                    machine.Dispose(); // no key API here: the player reads unencrypted rooms only
+                }
+            }
+            _cryptoTried = true;
+        }
+        finally
+        {
+            _cryptoStart.Release();
+        }
+    }
+
+    public async Task<string> CreateRoomAsync(string? aliasLocalpart = null, string? roomVersion = null, string? name = null,
+        CancellationToken cancellationToken = default)
+    {
+        await EnsureCryptoAsync(cancellationToken);
+        return await Client.CreateRoomAsync(new CreateRoomRequest
         {
             Preset = CreateRoomRequest.PrivateChat,
             RoomAliasName = aliasLocalpart,
             RoomVersion = roomVersion,
             Name = name,
         }, cancellationToken);
+    }
 
     /// <summary>Gives <paramref name="userId"/> a power level in the room (read-modify-write of <c>m.room.power_levels</c>).</summary>
     public async Task SetPowerLevelAsync(string roomId, string userId, long level, CancellationToken cancellationToken = default)
@@ -81,12 +126,19 @@ public sealed class Player : IDisposable
     }
 
     /// <summary>Opens a DM with <paramref name="userId"/> the way Element does (trusted_private_chat, is_direct).</summary>
-    public Task<string> OpenDirectMessageAsync(string userId, CancellationToken cancellationToken = default) =>
-        Client.CreateRoomAsync(new CreateRoomRequest { Preset = CreateRoomRequest.TrustedPrivateChat, IsDirect = true, Invite = [userId] }, cancellationToken);
+    public async Task<string> OpenDirectMessageAsync(string userId, CancellationToken cancellationToken = default)
+    {
+        await EnsureCryptoAsync(cancellationToken);
+        return await Client.CreateRoomAsync(new CreateRoomRequest { Preset = CreateRoomRequest.TrustedPrivateChat, IsDirect = true, Invite = [userId] },
+            cancellationToken);
+    }
 
-    public Task<string> SayAsync(string roomId, string text, CancellationToken cancellationToken = default) =>
-        Client.SendMessageAsync(roomId, $"{Name}.{Environment.TickCount64}.{Interlocked.Increment(ref _txn)}",
+    public async Task<string> SayAsync(string roomId, string text, CancellationToken cancellationToken = default)
+    {
+        await EnsureCryptoAsync(cancellationToken);
+        return await Client.SendMessageAsync(roomId, $"{Name}.{Environment.TickCount64}.{Interlocked.Increment(ref _txn)}",
             new MessageContent { MsgType = MessageContent.Text, Body = text }, cancellationToken);
+    }
 
     /// <summary>Waits for a message in the room whose body satisfies <paramref name="match"/>, sent by someone else.</summary>
     public async Task<ClientEvent> WaitForMessageAsync(string roomId, Func<string, bool> match, TimeSpan timeout,
@@ -162,14 +214,16 @@ public sealed class Player : IDisposable
     /// <summary>One sync, holding the request open for at most <paramref name="wait"/> (capped at 5 s), recording what it brings.</summary>
     public async Task PumpAsync(TimeSpan wait, CancellationToken cancellationToken = default)
     {
+        await EnsureCryptoAsync(cancellationToken);
         await _syncing.WaitAsync(cancellationToken);
         try
         {
             var hold = wait > TimeSpan.FromSeconds(5) ? TimeSpan.FromSeconds(5) : wait;
             // A generous timeline limit, so a busy room never gives a limited batch that would hide events from the tests.
             var response = await Client.SyncAsync(_since, TimelineFilter, _since is null ? TimeSpan.Zero : hold, cancellationToken);
+            var decrypted = await DecryptAsync(response, cancellationToken);
             _since = response.NextBatch;
-            Record(response);
+            Record(response, decrypted);
         }
         finally
         {
@@ -177,7 +231,26 @@ public sealed class Player : IDisposable
         }
     }
 
-    private void Record(SyncResponse response)
+    /// <summary>Takes in the batch's keys, then decrypts its encrypted timeline events that it can (by event id).</summary>
+    private async Task<Dictionary<string, ClientEvent>> DecryptAsync(SyncResponse response, CancellationToken cancellationToken)
+    {
+        var decrypted = new Dictionary<string, ClientEvent>(StringComparer.Ordinal);
+        if (_crypto is null)
+            return decrypted;
+        await _crypto.ReceiveSyncAsync(response, cancellationToken);
+        foreach (var (roomId, room) in response.Rooms?.Join ?? [])
+        {
+            foreach (var e in room.Timeline?.Events ?? [])
+            {
+                if (e.Type == EventTypes.Encrypted && e.EventId is { } eventId
+                    && (await _crypto.DecryptAsync(roomId, e, cancellationToken)).Event is { } clear)
+                    decrypted[eventId] = clear;
+            }
+        }
+        return decrypted;
+    }
+
+    private void Record(SyncResponse response, Dictionary<string, ClientEvent> decrypted)
     {
         lock (_seen)
         {
@@ -186,7 +259,7 @@ public sealed class Player : IDisposable
                 foreach (var e in room.State?.Events ?? [])
                     _seen.Add((roomId, e));
                 foreach (var e in room.Timeline?.Events ?? [])
-                    _seen.Add((roomId, e));
+                    _seen.Add((roomId, e.EventId is { } id && decrypted.TryGetValue(id, out var clear) ? clear : e));
             }
             foreach (var (roomId, room) in response.Rooms?.Leave ?? [])
                 foreach (var e in room.Timeline?.Events ?? [])

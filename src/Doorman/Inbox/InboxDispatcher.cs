@@ -267,22 +267,17 @@ public sealed partial class InboxDispatcher(
             reason = EncryptionTexts.Off;
         }
 
+        // Plain text, sent now rather than through the outbox (which would encrypt it for devices that may be the
+        // very ones that gave us no key). The transaction id makes a retry of this item send it once.
         var marker = $"undecryptable:{roomId}:{e.Sender}";
         var now = time.GetUtcNow();
-        var told = await database.WriteAsync(async tx =>
-        {
-            if (await cursors.GetAsync(tx, marker) is { } last && long.TryParse(last, out var ms)
-                && now - DateTimeOffset.FromUnixTimeMilliseconds(ms) < UndecryptableNoticeInterval)
-                return false;
-            await cursors.SetAsync(tx, marker, now.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture));
-            await outbox.ToRoomAsync(tx, roomId, EncryptionTexts.Undecryptable(e.Sender, reason), now, e.EventId);
-            return true;
-        }, cancellationToken);
-        if (told)
-        {
-            outbox.Wake();
-            LogUndecryptable(roomId, e.Sender, reason);
-        }
+        if (await database.ReadAsync(tx => cursors.GetAsync(tx, marker), cancellationToken) is { } last && long.TryParse(last, out var ms)
+            && now - DateTimeOffset.FromUnixTimeMilliseconds(ms) < UndecryptableNoticeInterval)
+            return;
+        await matrix.SendMessageAsync(roomId, "doorman.undecryptable." + e.EventId, EncryptionTexts.Undecryptable(e.Sender, reason).ToContent(), cancellationToken);
+        await database.WriteAsync(tx => cursors.SetAsync(tx, marker, now.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture)),
+            cancellationToken);
+        LogUndecryptable(roomId, e.Sender, reason);
     }
 
     private async Task QueueAsync(Func<ITx, Task> message, CancellationToken cancellationToken)

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Doorman.Sandbox.Players;
 using Doorman.Tests.Peers;
+using Doorman.Tests.Support;
 
 namespace Doorman.Tests.EndToEnd;
 
@@ -67,9 +68,12 @@ public static class JsPeerStories
         Assert.Contains("lightning:", invoice.Body, StringComparison.Ordinal);
         var qr = await member.WaitForMessageAsync(dm.RoomId, contains: "Invoice QR code", sender: s.BotUserId, timeout: Patience);
         Assert.Equal("m.image", qr.MsgType);
-        var image = await member.DownloadAsync(qr.Content["url"]!.GetValue<string>());
+        // The bot's DM is encrypted, as Element makes DMs: the QR image is an encrypted attachment the member decrypts.
+        Assert.Null(qr.Content["url"]);
+        var image = await member.DownloadAttachmentAsync(qr.Content);
         Assert.Equal("image/png", image.ContentType);
         Assert.Equal(qr.Content["info"]!["size"]!.GetValue<long>(), image.Length);
+        Assert.Equal("LIGHTNING:" + Player.FindInvoice(invoice.Body)!.ToUpperInvariant(), QrScanner.Scan(image.Data!));
         s.Log($"member (js-sdk) knocked, got a DM with the invoice and a {image.Length}-byte QR code");
 
         var paid = Stopwatch.StartNew();

@@ -70,9 +70,14 @@ public sealed class SandboxFaultTests(ITestOutputHelper output) : SandboxScenari
     }
 
     [Fact]
-    public async Task An_encrypted_DM_gets_one_plain_notice_and_the_talk_moves_to_a_new_unencrypted_DM()
+    public async Task An_encrypted_message_whose_key_never_comes_gets_one_plain_notice_an_hour_and_the_DM_goes_on()
     {
-        await S.StartBotAsync();
+        // The inbox tries the event again while its key may still come; short waits keep the test quick.
+        await S.StartBotAsync(settings =>
+        {
+            settings["Inbox:FirstRetry"] = "00:00:00.200";
+            settings["Inbox:Attempts"] = "3";
+        });
         var dm = await S.Member.Client.CreateRoomAsync(new Doorman.Matrix.Rooms.CreateRoomRequest
         {
             Preset = Doorman.Matrix.Rooms.CreateRoomRequest.TrustedPrivateChat,
@@ -86,28 +91,21 @@ public sealed class SandboxFaultTests(ITestOutputHelper output) : SandboxScenari
         }, default);
         await S.Member.WaitForMembershipAsync(dm, S.BotUserId, Doorman.Matrix.Events.Membership.Join, Scenario.Patience);
 
+        // A Megolm message under a session nobody shared with the bot (libolm output; its key is long gone).
         var ciphertext = System.Text.Json.JsonDocument.Parse(
             """{"algorithm":"m.megolm.v1.aes-sha2","ciphertext":"AwgAEnACgAkLmt6qF84IK++J7UDH2Za1YVchHyprqTqsg2yyOwAtHaZTwyNg37afzg8f3r9IsN9r4RNFg7MaZencUJe4qvELiDiopUjy5wYVDAtqdBzer5bWRD9ldxp1FLgbQvBcjkkywYjCsmsq6+hArLd9oAQZnGKn/qLsK+5uNX3PaWzDRC9wZPQvWYYPCTov3jCwXKTPsLKIiTrcCXDqMvnn8m+T3zF/I2zqxg158tnUwWWIw51UO","device_id":"RJYKSTBOIE","sender_key":"IlRMeOPX2e0MurIyfWEucYBRVOEEUMrOHqn/8mLqMjA","session_id":"X3lUlvLELLYxeTx4yOVu6UDpasGEVO0Jbu+QFnm0cKQ"}""").RootElement.Clone();
         await S.Member.Client.SendEventAsync(dm, "m.room.encrypted", "enc-1", ciphertext, default);
-        var notice = await S.Member.WaitForMessageAsync(dm, b => b.Contains("cannot read encrypted messages", StringComparison.Ordinal), Scenario.Patience);
+        var notice = await S.Member.WaitForMessageAsync(dm, b => b.Contains("could not read your encrypted message", StringComparison.Ordinal), Scenario.Patience);
         Assert.Equal("m.notice", notice.ContentString("msgtype"));
+        Assert.Contains("its key never reached me", Player.BodyOf(notice), StringComparison.Ordinal);
 
-        // The new DM: an invite from the bot, marked as direct, without encryption.
-        string? newDm = null;
-        for (var i = 0; i < 30 && newDm is null; i++)
-        {
-            await S.Member.PumpAsync(TimeSpan.FromSeconds(1));
-            newDm = S.Member.InvitedRooms.FirstOrDefault(r => r != dm);
-        }
-        Assert.NotNull(newDm);
-        Assert.Contains(S.Member.Seen, x => x.RoomId == newDm && x.Event.Type == "m.room.member" && x.Event.StateKey == S.Member.UserId
-            && x.Event.Sender == S.BotUserId && x.Event.ContentBool("is_direct"));
-        Assert.Null(Hs.Server.GetStateEvent(newDm!, "m.room.encryption"));
+        // No new DM: the talk stays where it is. A second undecryptable message within the hour is not told again;
+        // a command after it, the control, is answered in the same room, encrypted (the player decrypts it).
         await S.Member.Client.SendEventAsync(dm, "m.room.encrypted", "enc-2", ciphertext, default);
-        // A control the bot must answer after the second encrypted message, in the same room.
         var control = S.Member.Mark;
         await S.Member.SayAsync(dm, "help");
         await S.Member.WaitForMessageAsync(dm, b => b.Contains("I sell access", StringComparison.Ordinal), Scenario.Patience, control);
-        Assert.Single(S.Member.Seen, e => e.RoomId == dm && Player.BodyOf(e.Event).Contains("cannot read encrypted", StringComparison.Ordinal));
+        Assert.Single(S.Member.Seen, e => e.RoomId == dm && Player.BodyOf(e.Event).Contains("could not read your encrypted", StringComparison.Ordinal));
+        Assert.DoesNotContain(S.Member.InvitedRooms, r => r != dm);
     }
 }

@@ -221,6 +221,17 @@ public sealed class JsPeer : IAsyncDisposable
     public async Task<PeerMedia> DownloadAsync(string mxcUri, CancellationToken cancellationToken = default) =>
         Media(mxcUri, await CallAsync("download", new JsonObject { ["mxc"] = mxcUri }, cancellationToken: cancellationToken));
 
+    /// <summary>
+    /// The file an <c>m.image</c> or <c>m.file</c> content names, as the client shows it: from its <c>url</c>, or
+    /// decrypted from its <c>file</c> object in an encrypted room (the hash checked), with the bytes.
+    /// </summary>
+    public async Task<PeerMedia> DownloadAttachmentAsync(JsonObject content, CancellationToken cancellationToken = default)
+    {
+        var result = await CallAsync("downloadAttachment", new JsonObject { ["content"] = content.DeepClone(), ["withData"] = true },
+            cancellationToken: cancellationToken);
+        return Media(result["url"]!.GetValue<string>(), result);
+    }
+
     /// <summary>As <see cref="DownloadAsync"/>, with the bytes themselves in <see cref="PeerMedia.Data"/>.</summary>
     public async Task<PeerMedia> DownloadWithDataAsync(string mxcUri, CancellationToken cancellationToken = default) =>
         Media(mxcUri, await CallAsync("download", new JsonObject { ["mxc"] = mxcUri, ["withData"] = true }, cancellationToken: cancellationToken));
