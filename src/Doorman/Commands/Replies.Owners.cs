@@ -203,7 +203,7 @@ public static partial class Replies
             ? "✗ Anyone can join this room without paying (join rule: public). Set it to knock (members knock, I answer with an invoice) or invite."
             : $"✓ Join rule: {settings.JoinRule}.");
         notice.Line().Text(settings.Encrypted
-            ? "• The room is encrypted: I cannot read commands given in it, so give them to me in a direct message, naming the room first."
+            ? "• The room is encrypted: I read commands given in it and answer encrypted."
             : "• The room is not encrypted.");
         foreach (var (_, detail, openedAt) in alerts)
             notice.Line().Text($"⚠ Since {Quantities.FormatWhen(openedAt, now)}: {detail}");
