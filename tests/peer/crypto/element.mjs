@@ -145,12 +145,19 @@ const trust = (W, name) => ({
 export const ops = {
   /**
    * Element's device for a user registered on a homeserver: keys uploaded, cross-signing bootstrapped (unless
-   * crossSign is false), one sync done. Arguments: homeserver, userId, deviceId, accessToken, password.
+   * crossSign is false), one sync done. Arguments: homeserver, userId, accessToken, and optionally deviceId (else
+   * whoami's) and password (for a server that asks for it before taking cross-signing keys).
    */
   "element.start": async (args, ctx) => {
     const W = await ctx.wasm();
-    const machine = await W.OlmMachine.initialize(new W.UserId(args.userId), new W.DeviceId(args.deviceId));
-    const device = new ElementDevice(W, machine, args.homeserver, args.userId, args.deviceId, args.accessToken, args.password);
+    let deviceId = args.deviceId;
+    if (!deviceId) {
+      // The device the token belongs to, as a client learns it (whoami).
+      const who = await new ElementDevice(W, null, args.homeserver, args.userId, null, args.accessToken).http("GET", "account/whoami");
+      deviceId = who.device_id;
+    }
+    const machine = await W.OlmMachine.initialize(new W.UserId(args.userId), new W.DeviceId(deviceId));
+    const device = new ElementDevice(W, machine, args.homeserver, args.userId, deviceId, args.accessToken, args.password);
     await device.pump();
     if (args.crossSign !== false) await device.crossSign();
     await device.sync();
