@@ -5,6 +5,7 @@ using Doorman.Matrix;
 using Doorman.Matrix.Events;
 using Doorman.Matrix.Rooms;
 using Doorman.Sandbox.Players;
+using Doorman.Tests.Peers;
 using Doorman.Tests.Support;
 using Doorman.TestSupport;
 using Xunit.Abstractions;
@@ -19,17 +20,46 @@ namespace Doorman.Tests.EndToEnd;
 public sealed class ElementMemberTests(ITestOutputHelper output) : SandboxScenarioTests(output)
 {
     [CryptoPeerFact]
-    public async Task An_Element_member_joins_from_an_encrypted_DM_and_reads_the_encrypted_invoice_and_QR_code()
+    public Task An_Element_member_joins_from_an_encrypted_DM_and_reads_the_encrypted_invoice_and_QR_code() => ElementMember.StoryAsync(S);
+}
+
+/// <summary>The same story on the real Synapse.</summary>
+public sealed class SynapseElementMemberTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private Scenario? _scenario;
+
+    public async Task InitializeAsync()
     {
-        await S.StartBotAsync();
-        var (roomId, alias) = await S.OwnerMakesRoomAsync();
-        await S.OwnerGatesAsync(roomId, "21 sats per 30d");
-        var (eveId, eveToken) = await S.Homeserver.RegisterAsync("eve");
-        using var eve = MatrixClient.Create(S.Homeserver.Url, eveToken);
+        if (SynapseTestHomeserver.FromEnvironment() is { } synapse)
+            _scenario = await Scenario.StartAsync(synapse, output);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_scenario is not null)
+        {
+            await _scenario.DisposeAsync();
+            await _scenario.Homeserver.DisposeAsync();
+        }
+    }
+
+    [SynapseCryptoPeerFact]
+    public Task An_Element_member_joins_from_an_encrypted_DM_and_reads_the_encrypted_invoice_and_QR_code() => ElementMember.StoryAsync(_scenario!);
+}
+
+internal static class ElementMember
+{
+    public static async Task StoryAsync(Scenario s)
+    {
+        await s.StartBotAsync();
+        var (roomId, alias) = await s.OwnerMakesRoomAsync();
+        await s.OwnerGatesAsync(roomId, "21 sats per 30d");
+        var (eveId, eveToken) = await s.Homeserver.RegisterAsync("eve");
+        using var eve = MatrixClient.Create(s.Homeserver.Url, eveToken);
         await using var peer = await CryptoPeer.StartAsync();
         var element = (await peer.CallAsync("element.start", new JsonObject
         {
-            ["homeserver"] = S.Homeserver.Url.ToString(),
+            ["homeserver"] = s.Homeserver.Url.ToString(),
             ["userId"] = eveId,
             ["accessToken"] = eveToken,
         }))!["handle"]!.GetValue<string>();
@@ -39,22 +69,22 @@ public sealed class ElementMemberTests(ITestOutputHelper output) : SandboxScenar
         {
             Preset = CreateRoomRequest.TrustedPrivateChat,
             IsDirect = true,
-            Invite = [S.BotUserId],
+            Invite = [s.BotUserId],
             InitialState = [new InitialStateEvent { Type = EventTypes.Encryption, Content = Json("""{"algorithm":"m.megolm.v1.aes-sha2"}""") }],
         }, default);
         // Watched through plain client calls: a Player on eve's token would be a second crypto client on her one device.
-        await WaitForMembershipAsync(eve, dm, S.BotUserId, Membership.Join);
+        await WaitForMembershipAsync(eve, dm, s.BotUserId, Membership.Join);
 
         var asked = Stopwatch.StartNew();
         var sent = (await peer.CallAsync("element.send", new JsonObject
         {
             ["handle"] = element,
             ["roomId"] = dm,
-            ["members"] = new JsonArray(eveId, S.BotUserId),
+            ["members"] = new JsonArray(eveId, s.BotUserId),
             ["strategy"] = "identity",
             ["content"] = new JsonObject { ["msgtype"] = "m.text", ["body"] = "join " + alias },
         }))!;
-        Assert.Contains(sent["shared"]!.AsArray(), s => s!["user"]!.GetValue<string>() == S.BotUserId && s["as"]!.GetValue<string>() == "m.room.encrypted");
+        Assert.Contains(sent["shared"]!.AsArray(), share => share!["user"]!.GetValue<string>() == s.BotUserId && share["as"]!.GetValue<string>() == "m.room.encrypted");
 
         // Element reads the bot's answers, refusing any from a device its owner did not cross-sign.
         JsonNode? invoice = null, qr = null;
@@ -66,7 +96,7 @@ public sealed class ElementMemberTests(ITestOutputHelper output) : SandboxScenar
             {
                 ["handle"] = element,
                 ["roomId"] = dm,
-                ["sender"] = S.BotUserId,
+                ["sender"] = s.BotUserId,
                 ["trust"] = "crossSignedOrLegacy",
             }))!.AsArray();
             Assert.All(messages, m => Assert.True(m!["error"] is null, $"Element could not read {m["eventId"]}: {m["error"]}"));
@@ -75,7 +105,7 @@ public sealed class ElementMemberTests(ITestOutputHelper output) : SandboxScenar
             if (invoice is null || qr is null)
                 await Task.Delay(200);
         }
-        S.Log($"Element asked in an encrypted DM; the encrypted invoice and QR code read after {asked.ElapsedMilliseconds} ms");
+        s.Log($"Element asked in an encrypted DM; the encrypted invoice and QR code read after {asked.ElapsedMilliseconds} ms");
 
         var bolt11 = Player.FindInvoice(invoice["content"]!["body"]!.GetValue<string>())!;
         var file = qr["content"]!["file"]!.AsObject();
@@ -88,9 +118,9 @@ public sealed class ElementMemberTests(ITestOutputHelper output) : SandboxScenar
         }));
         Assert.Equal("LIGHTNING:" + bolt11.ToUpperInvariant(), QrScanner.Scan(png));
 
-        await S.Payments.PayAsync(bolt11);
-        await WaitForMembershipAsync(S.Owner.Client, roomId, eveId, Membership.Invite);
-        S.Log($"Element's member paid and was invited, {asked.ElapsedMilliseconds} ms after asking");
+        await s.Payments.PayAsync(bolt11);
+        await WaitForMembershipAsync(s.Owner.Client, roomId, eveId, Membership.Invite);
+        s.Log($"Element's member paid and was invited, {asked.ElapsedMilliseconds} ms after asking");
     }
 
     private static async Task WaitForMembershipAsync(MatrixClient client, string roomId, string userId, string membership)
