@@ -216,7 +216,20 @@ public sealed partial class CryptoMachine : IDisposable
                 await _store.DeleteAsync(DevicesKind, userId, cancellationToken);
 
             foreach (var e in response.ToDevice?.Events ?? [])
-                await ReceiveToDeviceAsync(e, cancellationToken);
+            {
+                // One event is one unit of failure: a message that breaks the code reading it is logged and left,
+                // never allowed to stop the sync for everyone (the server would send it again forever). Only the
+                // homeserver being away propagates, so the batch comes again.
+                try
+                {
+                    await ReceiveToDeviceAsync(e, cancellationToken);
+                }
+                catch (Exception ex) when (ex is not (OperationCanceledException or HttpRequestException or TimeoutException)
+                    && ex is not MatrixException { Status: >= System.Net.HttpStatusCode.InternalServerError or System.Net.HttpStatusCode.TooManyRequests })
+                {
+                    LogToDeviceFailed(ex, e.Type, e.Sender);
+                }
+            }
 
             await ReplenishKeysAsync(response, cancellationToken);
         }
@@ -248,7 +261,16 @@ public sealed partial class CryptoMachine : IDisposable
         if (!changed)
             return;
         await SaveIdentityAsync(cancellationToken); // the private keys before the public ones go out
-        await _client.UploadKeysAsync(KeysToPublish(), cancellationToken);
+        try
+        {
+            await _client.UploadKeysAsync(KeysToPublish(), cancellationToken);
+        }
+        catch (MatrixException e) when ((int)e.Status is >= 400 and < 500 and not 429)
+        {
+            // Refused for good: tried again at the next sync that reports a low count, never a reason to stop syncing.
+            LogKeysRefused(e.Message);
+            return;
+        }
         Account.MarkKeysAsPublished();
         await SaveIdentityAsync(cancellationToken);
     }
@@ -374,7 +396,7 @@ public sealed partial class CryptoMachine : IDisposable
         {
             var record = JsonSerializer.Deserialize(value, CryptoStateJson.Default.OlmSessionRecord)!;
             var session = OlmSession.Unpickle(record.Session);
-            if (message.Type == 0 && !session.MatchesInbound(senderKey, message))
+            if (message.Type == 0 && !MatchesInbound(session, senderKey, message))
                 continue;
             try
             {
@@ -406,7 +428,14 @@ public sealed partial class CryptoMachine : IDisposable
         }
 
         LogOlmFailed(sender, "no session decrypts it");
-        await UnwedgeAsync(sender, senderKey, cancellationToken);
+        try
+        {
+            await UnwedgeAsync(sender, senderKey, cancellationToken);
+        }
+        catch (Exception e) when (e is MatrixException or HttpRequestException or TimeoutException)
+        {
+            LogUnwedgeFailed(sender, e.Message); // best effort: the sender's next undecryptable message tries again
+        }
         return null;
     }
 
@@ -420,7 +449,6 @@ public sealed partial class CryptoMachine : IDisposable
         var now = _time.GetUtcNow();
         if (_unwedged.TryGetValue(senderKey, out var last) && now - last < UnwedgeInterval)
             return;
-        _unwedged[senderKey] = now;
         var devices = await DevicesOfAsync([userId], cancellationToken);
         if (devices.FirstOrDefault(d => d.Curve25519 == senderKey) is not { } device)
             return;
@@ -432,7 +460,21 @@ public sealed partial class CryptoMachine : IDisposable
             [userId] = new JsonObject { [device.DeviceId] = await EncryptOlmAsync(device, session, "m.dummy", new JsonObject(), cancellationToken) },
         };
         await _client.SendToDeviceAsync(EventTypes.Encrypted, NewTransactionId(), messages, cancellationToken);
+        _unwedged[senderKey] = now;
         LogUnwedged(userId, device.DeviceId);
+    }
+
+    /// <summary>Whether a pre-key message belongs to the session; false for a malformed one (which then fails alone).</summary>
+    private static bool MatchesInbound(OlmSession session, string senderKey, OlmMessage message)
+    {
+        try
+        {
+            return session.MatchesInbound(senderKey, message);
+        }
+        catch (OlmException)
+        {
+            return false;
+        }
     }
 
     private async Task PutOlmSessionAsync(string theirIdentityKey, OlmSession session, CancellationToken cancellationToken) =>
@@ -768,6 +810,15 @@ public sealed partial class CryptoMachine : IDisposable
 
     [LoggerMessage(LogLevel.Warning, "Could not decrypt a to-device message from {Sender}: {Reason}")]
     private partial void LogOlmFailed(string sender, string reason);
+
+    [LoggerMessage(LogLevel.Warning, "A to-device {Type} event from {Sender} could not be read; it is left")]
+    private partial void LogToDeviceFailed(Exception exception, string type, string sender);
+
+    [LoggerMessage(LogLevel.Warning, "The homeserver refused the device's new one-time or fallback keys ({Reason}); trying again later")]
+    private partial void LogKeysRefused(string reason);
+
+    [LoggerMessage(LogLevel.Warning, "Could not start a new Olm session with {UserId} after an undecryptable message ({Reason})")]
+    private partial void LogUnwedgeFailed(string userId, string reason);
 
     [LoggerMessage(LogLevel.Information, "Started a new Olm session with {UserId}'s device {DeviceId} after an undecryptable message")]
     private partial void LogUnwedged(string userId, string deviceId);
