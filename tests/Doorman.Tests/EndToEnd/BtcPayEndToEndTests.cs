@@ -59,32 +59,16 @@ public sealed class BtcPayPollingEndToEndTests(ITestOutputHelper output) : IAsyn
 }
 
 /// <summary>BTCPay with webhooks, on the real Synapse.</summary>
-public sealed class SynapseBtcPayEndToEndTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class SynapseBtcPayEndToEndTests(ITestOutputHelper output) : SynapseScenarioTests(output, async _ => await BtcPayTestPayments.StartAsync(webhooks: true))
 {
-    private Scenario? _s;
-
-    public async Task InitializeAsync()
-    {
-        if (SynapseTestHomeserver.FromEnvironment() is { } synapse)
-            _s = await Scenario.StartAsync(synapse, output, async _ => await BtcPayTestPayments.StartAsync(webhooks: true));
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_s is not null)
-        {
-            await _s.DisposeAsync();
-            await _s.Homeserver.DisposeAsync();
-        }
-    }
 
     [SynapseFact]
     public async Task Owner_gates_member_pays_is_invited_then_removed_when_time_runs_out()
     {
-        var settleToInvite = await Scenarios.PayJoinExpireAsync(_s!, inviteWithinSeconds: 10);
-        output.WriteLine($"FIGURE synapse+btcpay settle→invite: {settleToInvite.TotalMilliseconds:F0} ms");
+        var settleToInvite = await Scenarios.PayJoinExpireAsync(S, inviteWithinSeconds: 10);
+        Output.WriteLine($"FIGURE synapse+btcpay settle→invite: {settleToInvite.TotalMilliseconds:F0} ms");
     }
 
     [SynapseFact]
-    public Task A_payment_made_while_the_bot_is_down_invites_once_after_restart() => Scenarios.PaidWhileDownAsync(_s!);
+    public Task A_payment_made_while_the_bot_is_down_invites_once_after_restart() => Scenarios.PaidWhileDownAsync(S);
 }

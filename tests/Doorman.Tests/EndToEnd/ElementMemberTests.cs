@@ -24,27 +24,13 @@ public sealed class ElementMemberTests(ITestOutputHelper output) : SandboxScenar
 }
 
 /// <summary>The same story on the real Synapse.</summary>
-public sealed class SynapseElementMemberTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class SynapseElementMemberTests(ITestOutputHelper output) : SynapseScenarioTests(output)
 {
-    private Scenario? _scenario;
+    protected override bool CanRun => CryptoPeerEnvironment.UnavailableReason is null;
 
-    public async Task InitializeAsync()
-    {
-        if (SynapseTestHomeserver.FromEnvironment() is { } synapse)
-            _scenario = await Scenario.StartAsync(synapse, output);
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_scenario is not null)
-        {
-            await _scenario.DisposeAsync();
-            await _scenario.Homeserver.DisposeAsync();
-        }
-    }
 
     [SynapseCryptoPeerFact]
-    public Task An_Element_member_joins_from_an_encrypted_DM_and_reads_the_encrypted_invoice_and_QR_code() => ElementMember.StoryAsync(_scenario!);
+    public Task An_Element_member_joins_from_an_encrypted_DM_and_reads_the_encrypted_invoice_and_QR_code() => ElementMember.StoryAsync(S);
 }
 
 internal static class ElementMember

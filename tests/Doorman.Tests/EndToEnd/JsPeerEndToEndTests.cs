@@ -39,37 +39,23 @@ public sealed class SandboxJsPeerTests(ITestOutputHelper output) : IAsyncLifetim
 }
 
 /// <summary>The js-sdk stories on the real Synapse.</summary>
-public sealed class SynapseJsPeerTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class SynapseJsPeerTests(ITestOutputHelper output) : SynapseScenarioTests(output)
 {
-    private Scenario? _s;
+    protected override bool CanRun => JsPeerEnvironment.UnavailableReason is null;
 
-    public async Task InitializeAsync()
-    {
-        if (SynapseTestHomeserver.FromEnvironment() is { } synapse && JsPeerEnvironment.UnavailableReason is null)
-            _s = await Scenario.StartAsync(synapse, output);
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_s is not null)
-        {
-            await _s.DisposeAsync();
-            await _s.Homeserver.DisposeAsync();
-        }
-    }
 
     [SynapseJsPeerFact]
-    public Task A_knock_gets_an_invoice_in_a_new_DM_and_payment_accepts_it_v12() => JsPeerStories.KnockPayJoinExpireAsync(_s!, "12");
+    public Task A_knock_gets_an_invoice_in_a_new_DM_and_payment_accepts_it_v12() => JsPeerStories.KnockPayJoinExpireAsync(S, "12");
 
     [SynapseJsPeerFact]
-    public Task A_knock_gets_an_invoice_in_a_new_DM_and_payment_accepts_it_v11() => JsPeerStories.KnockPayJoinExpireAsync(_s!, "11");
+    public Task A_knock_gets_an_invoice_in_a_new_DM_and_payment_accepts_it_v11() => JsPeerStories.KnockPayJoinExpireAsync(S, "11");
 
     [SynapseJsPeerFact]
-    public Task A_DM_opened_by_the_member_is_accepted_and_answered() => JsPeerStories.MemberOpensDmAsync(_s!);
+    public Task A_DM_opened_by_the_member_is_accepted_and_answered() => JsPeerStories.MemberOpensDmAsync(S);
 
     [SynapseJsPeerFact]
-    public Task Rate_limited_replies_all_arrive_in_order() => JsPeerStories.RateLimitedRepliesArriveInOrderAsync(_s!);
+    public Task Rate_limited_replies_all_arrive_in_order() => JsPeerStories.RateLimitedRepliesArriveInOrderAsync(S);
 
     [SynapseJsPeerFact]
-    public Task Owners_and_members_commands_in_the_room_and_from_DMs_with_short_real_periods() => JsPeerStories.OwnersAndMembersCommandsAsync(_s!);
+    public Task Owners_and_members_commands_in_the_room_and_from_DMs_with_short_real_periods() => JsPeerStories.OwnersAndMembersCommandsAsync(S);
 }

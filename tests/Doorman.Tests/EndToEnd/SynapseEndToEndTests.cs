@@ -6,30 +6,14 @@ namespace Doorman.Tests.EndToEnd;
 /// The same stories on a real Synapse (Debian sid's matrix-synapse in a debootstrap root, started by
 /// <c>tests/synapse/synapse.sh</c>). Synapse's own rate limits apply: the bot must wait out its 429s.
 /// </summary>
-public sealed class SynapseEndToEndTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class SynapseEndToEndTests(ITestOutputHelper output) : SynapseScenarioTests(output)
 {
-    private Scenario? _scenario;
-
-    public async Task InitializeAsync()
-    {
-        if (SynapseTestHomeserver.FromEnvironment() is { } synapse)
-            _scenario = await Scenario.StartAsync(synapse, output);
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_scenario is not null)
-        {
-            await _scenario.DisposeAsync();
-            await _scenario.Homeserver.DisposeAsync();
-        }
-    }
 
     [SynapseFact]
     public async Task Owner_gates_member_pays_is_invited_then_removed_when_time_runs_out()
     {
-        var settleToInvite = await Scenarios.PayJoinExpireAsync(_scenario!, inviteWithinSeconds: 10);
-        output.WriteLine($"FIGURE synapse settle→invite: {settleToInvite.TotalMilliseconds:F0} ms");
+        var settleToInvite = await Scenarios.PayJoinExpireAsync(S, inviteWithinSeconds: 10);
+        Output.WriteLine($"FIGURE synapse settle→invite: {settleToInvite.TotalMilliseconds:F0} ms");
     }
 
     /// <summary>
@@ -39,9 +23,9 @@ public sealed class SynapseEndToEndTests(ITestOutputHelper output) : IAsyncLifet
     [SynapseFact]
     public async Task With_the_bot_exempt_from_rate_limits_the_invite_follows_the_payment_within_2_s()
     {
-        await ((SynapseTestHomeserver)_scenario!.Homeserver).ExemptFromRateLimitsAsync(_scenario.BotUserId);
-        var settleToInvite = await Scenarios.PayJoinExpireAsync(_scenario, inviteWithinSeconds: 2);
-        output.WriteLine($"FIGURE synapse settle→invite, bot exempt from rate limits: {settleToInvite.TotalMilliseconds:F0} ms");
+        await ((SynapseTestHomeserver)S.Homeserver).ExemptFromRateLimitsAsync(S.BotUserId);
+        var settleToInvite = await Scenarios.PayJoinExpireAsync(S, inviteWithinSeconds: 2);
+        Output.WriteLine($"FIGURE synapse settle→invite, bot exempt from rate limits: {settleToInvite.TotalMilliseconds:F0} ms");
     }
 
     /// <summary>
@@ -52,18 +36,18 @@ public sealed class SynapseEndToEndTests(ITestOutputHelper output) : IAsyncLifet
     [SynapseFact]
     public async Task A_flood_of_commands_does_not_hold_up_a_paying_members_invite()
     {
-        var flood = await Scenarios.PaymentDuringAFloodAsync(_scenario!, commands: 100, inviteWithin: TimeSpan.FromSeconds(60));
-        output.WriteLine($"FIGURE: synapse, bot rate-limited (rc_message 0.5/s, burst 5), {flood.Commands}-command flood: payment → invite "
+        var flood = await Scenarios.PaymentDuringAFloodAsync(S, commands: 100, inviteWithin: TimeSpan.FromSeconds(60));
+        Output.WriteLine($"FIGURE: synapse, bot rate-limited (rc_message 0.5/s, burst 5), {flood.Commands}-command flood: payment → invite "
             + $"{flood.PaymentToInvite.TotalMilliseconds:F0} ms; {flood.AnsweredByInvite - flood.AnsweredBeforePayment} replies to the flood went out meanwhile (at most), "
             + $"{flood.Commands - flood.AnsweredByInvite} still queued");
     }
 
     [SynapseFact]
-    public Task The_same_in_a_room_version_12_room() => Scenarios.PayJoinExpireAsync(_scenario!, roomVersion: "12", inviteWithinSeconds: 10);
+    public Task The_same_in_a_room_version_12_room() => Scenarios.PayJoinExpireAsync(S, roomVersion: "12", inviteWithinSeconds: 10);
 
     [SynapseFact]
-    public Task A_non_owner_cannot_set_the_price() => Scenarios.NonOwnerCannotSetPriceAsync(_scenario!);
+    public Task A_non_owner_cannot_set_the_price() => Scenarios.NonOwnerCannotSetPriceAsync(S);
 
     [SynapseFact]
-    public Task A_payment_made_while_the_bot_is_down_invites_once_after_restart() => Scenarios.PaidWhileDownAsync(_scenario!);
+    public Task A_payment_made_while_the_bot_is_down_invites_once_after_restart() => Scenarios.PaidWhileDownAsync(S);
 }
