@@ -162,4 +162,35 @@ public sealed class MigrationTests : IDisposable
         await after.ExecuteAsync("UPDATE subscriptions SET source = 'trial'");
         Assert.Equal(1, await after.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'subscriptions_due'"));
     }
+
+    [Fact]
+    public async Task The_crypto_store_migration_adds_its_table_to_an_older_database_and_keeps_its_data()
+    {
+        var database = new Database(_dir.File("doorman.db"));
+        // The database as a bot without end-to-end encryption left it: every migration before 0008, and a sync token.
+        await using (var connection = await database.OpenAsync(CancellationToken.None))
+        {
+            await connection.ExecuteAsync("CREATE TABLE schema_migrations (version TEXT PRIMARY KEY, applied_at INTEGER NOT NULL);");
+            foreach (var (version, sql) in Migrator.Migrations().Where(m => string.CompareOrdinal(m.Version, "0008") < 0))
+            {
+                await connection.ExecuteAsync(sql);
+                await connection.ExecuteAsync("INSERT INTO schema_migrations VALUES (@version, 0)", new { version });
+            }
+        }
+        await database.WriteAsync(tx => new Cursors().SetAsync(tx, "sync", "s42"), CancellationToken.None);
+
+        await new Migrator(database, TimeProvider.System, NullLogger<Migrator>.Instance).MigrateAsync(CancellationToken.None);
+
+        Assert.Equal("s42", await database.ReadAsync(tx => new Cursors().GetAsync(tx, "sync"), CancellationToken.None));
+        await using var after = await database.OpenAsync(CancellationToken.None);
+        Assert.Contains(await after.QueryAsync<string>("SELECT version FROM schema_migrations"), v => v.StartsWith("0008", StringComparison.Ordinal));
+        await after.ExecuteAsync("INSERT INTO crypto_items (kind, key, value) VALUES ('olm', 'a%b|1', x'01')");
+        // One value per (kind, key); the same key under another kind is another value.
+        await after.ExecuteAsync("INSERT INTO crypto_items (kind, key, value) VALUES ('inbound', 'a%b|1', x'02')");
+        await Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() => after.ExecuteAsync(
+            "INSERT INTO crypto_items (kind, key, value) VALUES ('olm', 'a%b|1', x'03')"));
+        await Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() => after.ExecuteAsync(
+            "INSERT INTO crypto_items (kind, key, value) VALUES ('olm', 'no value', NULL)"));
+        Assert.Equal(2, await after.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM crypto_items"));
+    }
 }

@@ -112,7 +112,9 @@ public sealed class OlmSession
     {
         ArgumentNullException.ThrowIfNull(pickle);
         var keys = new SessionKeys(Key(pickle.IdentityKey), Key(pickle.BaseKey), Key(pickle.OneTimeKey));
-        if (pickle.SenderChain is null && pickle.RemoteRatchetKey is null)
+        // System.Text.Json writes a null byte[] as "", which reads back as an empty array: empty means none.
+        var remoteRatchetKey = pickle.RemoteRatchetKey is { Length: > 0 } remote ? Key(remote) : null;
+        if (pickle.SenderChain is null && remoteRatchetKey is null)
             throw new OlmException("Olm session pickle has neither a sender chain nor a remote ratchet key.");
         var sender = pickle.SenderChain is { } s
             ? new SenderChain(new Curve25519KeyPair(Key(s.RatchetPrivateKey)), Key(s.ChainKey), s.Index)
@@ -123,8 +125,7 @@ public sealed class OlmSession
             .ToList();
         if (receivers.Count > MaxReceiverChains)
             throw new OlmException("Olm session pickle has too many receiver chains.");
-        return new OlmSession(keys, Key(pickle.RootKey), sender,
-            pickle.RemoteRatchetKey is null ? null : Key(pickle.RemoteRatchetKey), receivers);
+        return new OlmSession(keys, Key(pickle.RootKey), sender, remoteRatchetKey, receivers);
     }
 
     private static byte[] Key(byte[]? key) =>
