@@ -379,14 +379,31 @@ public sealed partial class CryptoMachine : IDisposable
             LogOlmFailed(e.Sender, "the plaintext names another sender or recipient");
             return null;
         }
+        // The Curve25519 key must be one of the sender's published devices, and the Ed25519 key the plaintext claims
+        // that device's: else anyone could pass a room key off as someone else's device. A device the list we hold
+        // does not show (it may be new) is looked up again once.
         var claimed = DeviceList.Text(payload["keys"] is JsonObject keys ? keys["ed25519"] : null);
-        var devices = await GetDevicesAsync(e.Sender, cancellationToken);
-        if (devices?.Devices.Values.FirstOrDefault(d => d.Curve25519 == senderKey) is { } device && device.Ed25519 != claimed)
+        var device = await SendingDeviceAsync(e.Sender, senderKey, cancellationToken);
+        if (device is null)
+        {
+            LogOlmFailed(e.Sender, "the sending Curve25519 key is not one of the sender's published devices");
+            return null;
+        }
+        if (device.Ed25519 != claimed)
         {
             LogOlmFailed(e.Sender, "the plaintext's Ed25519 key is not the sending device's");
             return null;
         }
         return (senderKey, payload);
+    }
+
+    private async Task<DeviceInfo?> SendingDeviceAsync(string userId, string curve25519, CancellationToken cancellationToken)
+    {
+        var device = (await DevicesOfAsync([userId], cancellationToken)).FirstOrDefault(d => d.Curve25519 == curve25519);
+        if (device is not null || await GetDevicesAsync(userId, cancellationToken) is not { } known)
+            return device;
+        await PutAsync(DevicesKind, userId, known with { Outdated = true }, CryptoStateJson.Default.UserDevices, cancellationToken);
+        return (await DevicesOfAsync([userId], cancellationToken)).FirstOrDefault(d => d.Curve25519 == curve25519);
     }
 
     private async Task<byte[]?> DecryptOlmMessageAsync(string sender, string senderKey, OlmMessage message, CancellationToken cancellationToken)
