@@ -147,6 +147,8 @@ function eventJson(ev) {
     state_key: ev.getStateKey(),
     origin_server_ts: ev.getTs(),
     content: ev.getContent(),
+    // Sent as m.room.encrypted and decrypted by the SDK (content is then the cleartext's).
+    encrypted: ev.isEncrypted(),
   };
 }
 
@@ -236,12 +238,18 @@ const commands = {
     return { room_id: roomId };
   },
 
-  /** A DM as Element opens one: trusted_private_chat, is_direct, the invitee; then the room goes into m.direct. */
+  /**
+   * A DM as Element opens one: trusted_private_chat, is_direct, the invitee, and with `encrypted` the
+   * m.room.encryption state Element puts in initial_state; then the room goes into m.direct.
+   */
   async createDm(args) {
     const c = loggedIn();
     const userId = need(args, "userId");
+    const initialState = args.encrypted === true
+      ? [{ type: EventType.RoomEncryption, state_key: "", content: { algorithm: "m.megolm.v1.aes-sha2" } }]
+      : undefined;
     const { room_id: roomId } = await politely(() =>
-      c.createRoom({ preset: Preset.TrustedPrivateChat, visibility: Visibility.Private, is_direct: true, invite: [userId] }),
+      c.createRoom({ preset: Preset.TrustedPrivateChat, visibility: Visibility.Private, is_direct: true, invite: [userId], initial_state: initialState }),
     );
     if (args.updateDirect !== false) {
       const direct = { ...((await c.getAccountDataFromServer(EventType.Direct)) ?? {}) };
@@ -406,6 +414,25 @@ const commands = {
       inviter: room.getMember(c.getUserId())?.events.member?.getSender() ?? null,
       dm_inviter: room.getDMInviter() ?? null,
     };
+  },
+
+  /**
+   * Waits until the SDK's crypto knows `device` of `user` (default: ourselves), i.e. the device has published its
+   * keys and the device list the SDK follows shows it (CS API "Tracking the device list for a user").
+   */
+  async waitForDevice(args) {
+    const c = loggedIn();
+    const userId = args.user ?? c.getUserId();
+    const deviceId = need(args, "device");
+    const deadline = Date.now() + (args.timeoutMs ?? 20000);
+    for (;;) {
+      const devices = await c.getCrypto().getUserDeviceInfo([userId], true);
+      if (devices.get(userId)?.has(deviceId)) return { devices: [...devices.get(userId).keys()] };
+      if (Date.now() > deadline) {
+        throw new PeerError(`timed out waiting for ${userId}'s device ${deviceId} (the SDK knows ${[...(devices.get(userId)?.keys() ?? [])].join(", ") || "none"})`, "PEER_TIMEOUT");
+      }
+      await sleep(250);
+    }
   },
 
   /** m.room.power_levels from the server, and the levels the SDK's room model gives the named users. */
