@@ -152,6 +152,12 @@ function eventJson(ev) {
   };
 }
 
+/** The event a reply answers (m.in_reply_to), from the decrypted content or, in an encrypted room, the wire content. */
+function repliesTo(ev) {
+  const relation = (content) => content?.["m.relates_to"]?.["m.in_reply_to"]?.event_id;
+  return relation(ev.getContent()) ?? relation(ev.getWireContent()) ?? null;
+}
+
 /** Events the server has acknowledged: local echoes of our own sends have no $-id yet. */
 function isRemote(ev) {
   return ev.status === null && (ev.getId() ?? "").startsWith("$");
@@ -311,7 +317,8 @@ const commands = {
 
   /**
    * The first m.room.message in the room's live timeline (already there, or arriving) whose body contains
-   * `contains`, or matches `regex` (JavaScript syntax, `flags` optional), from `sender` if given.
+   * `contains`, or matches `regex` (JavaScript syntax, `flags` optional), from `sender` if given, answering the
+   * event `replyTo` (m.in_reply_to) if given.
    */
   async waitForMessage(args) {
     const c = loggedIn();
@@ -323,6 +330,7 @@ const commands = {
       isRemote(ev) &&
       (!args.sender || ev.getSender() === args.sender) &&
       (!args.msgtype || ev.getContent().msgtype === args.msgtype) &&
+      (!args.replyTo || repliesTo(ev) === args.replyTo) &&
       typeof ev.getContent().body === "string" &&
       (regex ? regex.test(ev.getContent().body) : ev.getContent().body.includes(args.contains));
     // Timeline events are caught as they arrive too: a limited sync can drop them from the live timeline.

@@ -153,8 +153,9 @@ public static class JsPeerStories
         await s.StartBotAsync();
         var restartMs = clock.ElapsedMilliseconds;
         clock.Restart();
-        await member.SendAsync(dm, "status");
-        var pending = await member.WaitForMessageAsync(dm, contains: "can be paid until", sender: bot, timeout: Patience);
+        // The answer is told by its m.in_reply_to: the invoice itself says "can be paid until" too.
+        var status = await member.SendAsync(dm, "status");
+        var pending = await member.WaitForMessageAsync(dm, contains: "can be paid until", sender: bot, timeout: Patience, replyTo: status);
         Assert.True(pending.Encrypted);
         Assert.Contains(alias, pending.Body, StringComparison.Ordinal);
         var devices = s.BotLog.Where(l => l.Contains("End-to-end encryption is on for device", StringComparison.Ordinal)).ToList();
@@ -180,9 +181,9 @@ public static class JsPeerStories
         await member.WaitForDeviceAsync(phone.DeviceId!, timeout: Patience);
         var loginMs = clock.ElapsedMilliseconds;
         clock.Restart();
-        await member.SendAsync(dm, "status");
-        var onFirst = await member.WaitForMessageAsync(dm, contains: "member until", sender: bot, timeout: Patience);
-        var onSecond = await phone.WaitForMessageAsync(dm, contains: "member until", sender: bot, timeout: Patience);
+        status = await member.SendAsync(dm, "status");
+        var onFirst = await member.WaitForMessageAsync(dm, contains: "member until", sender: bot, timeout: Patience, replyTo: status);
+        var onSecond = await phone.WaitForMessageAsync(dm, contains: "member until", sender: bot, timeout: Patience, replyTo: status);
         Assert.Equal(onFirst.EventId, onSecond.EventId);
         Assert.True(onSecond.Encrypted);
         Assert.Contains(alias, onSecond.Body, StringComparison.Ordinal);

@@ -160,15 +160,16 @@ public sealed class JsPeer : IAsyncDisposable
 
     /// <summary>
     /// The first message the SDK has or receives in the room whose body contains <paramref name="contains"/> (or
-    /// matches <paramref name="regex"/>, JavaScript syntax), from <paramref name="sender"/> and of <paramref name="msgType"/> when given.
+    /// matches <paramref name="regex"/>, JavaScript syntax), from <paramref name="sender"/> and of <paramref name="msgType"/> when given,
+    /// and a reply (<c>m.in_reply_to</c>) to the event <paramref name="replyTo"/> when given.
     /// </summary>
     public async Task<PeerMessage> WaitForMessageAsync(string roomId, string? contains = null, string? regex = null, string? sender = null,
-        TimeSpan? timeout = null, string? msgType = null, CancellationToken cancellationToken = default)
+        TimeSpan? timeout = null, string? msgType = null, string? replyTo = null, CancellationToken cancellationToken = default)
     {
         var wait = timeout ?? TimeSpan.FromSeconds(20);
         var result = await CallAsync("waitForMessage", new JsonObject
         {
-            ["room"] = roomId, ["contains"] = contains, ["regex"] = regex, ["sender"] = sender, ["msgtype"] = msgType,
+            ["room"] = roomId, ["contains"] = contains, ["regex"] = regex, ["sender"] = sender, ["msgtype"] = msgType, ["replyTo"] = replyTo,
             ["timeoutMs"] = (long)wait.TotalMilliseconds,
         }, wait + TimeSpan.FromSeconds(10), cancellationToken);
         return new PeerMessage(result["event_id"]!.GetValue<string>(), result["sender"]!.GetValue<string>(),
