@@ -147,7 +147,15 @@ function eventJson(ev) {
     state_key: ev.getStateKey(),
     origin_server_ts: ev.getTs(),
     content: ev.getContent(),
+    // Sent as m.room.encrypted and decrypted by the SDK (content is then the cleartext's).
+    encrypted: ev.isEncrypted(),
   };
+}
+
+/** The event a reply answers (m.in_reply_to), from the decrypted content or, in an encrypted room, the wire content. */
+function repliesTo(ev) {
+  const relation = (content) => content?.["m.relates_to"]?.["m.in_reply_to"]?.event_id;
+  return relation(ev.getContent()) ?? relation(ev.getWireContent()) ?? null;
 }
 
 /** Events the server has acknowledged: local echoes of our own sends have no $-id yet. */
@@ -236,12 +244,18 @@ const commands = {
     return { room_id: roomId };
   },
 
-  /** A DM as Element opens one: trusted_private_chat, is_direct, the invitee; then the room goes into m.direct. */
+  /**
+   * A DM as Element opens one: trusted_private_chat, is_direct, the invitee, and with `encrypted` the
+   * m.room.encryption state Element puts in initial_state; then the room goes into m.direct.
+   */
   async createDm(args) {
     const c = loggedIn();
     const userId = need(args, "userId");
+    const initialState = args.encrypted === true
+      ? [{ type: EventType.RoomEncryption, state_key: "", content: { algorithm: "m.megolm.v1.aes-sha2" } }]
+      : undefined;
     const { room_id: roomId } = await politely(() =>
-      c.createRoom({ preset: Preset.TrustedPrivateChat, visibility: Visibility.Private, is_direct: true, invite: [userId] }),
+      c.createRoom({ preset: Preset.TrustedPrivateChat, visibility: Visibility.Private, is_direct: true, invite: [userId], initial_state: initialState }),
     );
     if (args.updateDirect !== false) {
       const direct = { ...((await c.getAccountDataFromServer(EventType.Direct)) ?? {}) };
@@ -303,7 +317,8 @@ const commands = {
 
   /**
    * The first m.room.message in the room's live timeline (already there, or arriving) whose body contains
-   * `contains`, or matches `regex` (JavaScript syntax, `flags` optional), from `sender` if given.
+   * `contains`, or matches `regex` (JavaScript syntax, `flags` optional), from `sender` if given, answering the
+   * event `replyTo` (m.in_reply_to) if given.
    */
   async waitForMessage(args) {
     const c = loggedIn();
@@ -315,6 +330,7 @@ const commands = {
       isRemote(ev) &&
       (!args.sender || ev.getSender() === args.sender) &&
       (!args.msgtype || ev.getContent().msgtype === args.msgtype) &&
+      (!args.replyTo || repliesTo(ev) === args.replyTo) &&
       typeof ev.getContent().body === "string" &&
       (regex ? regex.test(ev.getContent().body) : ev.getContent().body.includes(args.contains));
     // Timeline events are caught as they arrive too: a limited sync can drop them from the live timeline.
@@ -406,6 +422,25 @@ const commands = {
       inviter: room.getMember(c.getUserId())?.events.member?.getSender() ?? null,
       dm_inviter: room.getDMInviter() ?? null,
     };
+  },
+
+  /**
+   * Waits until the SDK's crypto knows `device` of `user` (default: ourselves), i.e. the device has published its
+   * keys and the device list the SDK follows shows it (CS API "Tracking the device list for a user").
+   */
+  async waitForDevice(args) {
+    const c = loggedIn();
+    const userId = args.user ?? c.getUserId();
+    const deviceId = need(args, "device");
+    const deadline = Date.now() + (args.timeoutMs ?? 20000);
+    for (;;) {
+      const devices = await c.getCrypto().getUserDeviceInfo([userId], true);
+      if (devices.get(userId)?.has(deviceId)) return { devices: [...devices.get(userId).keys()] };
+      if (Date.now() > deadline) {
+        throw new PeerError(`timed out waiting for ${userId}'s device ${deviceId} (the SDK knows ${[...(devices.get(userId)?.keys() ?? [])].join(", ") || "none"})`, "PEER_TIMEOUT");
+      }
+      await sleep(250);
+    }
   },
 
   /** m.room.power_levels from the server, and the levels the SDK's room model gives the named users. */

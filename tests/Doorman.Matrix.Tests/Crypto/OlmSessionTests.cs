@@ -277,6 +277,20 @@ public class OlmSessionTests
     }
 
     [Fact]
+    public void A_session_that_has_only_sent_is_pickled_and_carries_on()
+    {
+        // The bot's session to a device it shares a room key with: it sends, and is stored before any answer.
+        var (_, _, alice, bob) = Start();
+        var json = JsonSerializer.Serialize(alice.Pickle(), OlmPickleJson.Default.SessionPickle);
+        alice = OlmSession.Unpickle(JsonSerializer.Deserialize(json, OlmPickleJson.Default.SessionPickle)!);
+
+        var again = alice.Encrypt(Text("again"));
+        Assert.Equal(OlmMessage.PreKeyType, again.Type);
+        Assert.Equal("again", Read(bob.Decrypt(again)));
+        Assert.Equal("reply", Read(alice.Decrypt(bob.Encrypt(Text("reply")))));
+    }
+
+    [Fact]
     public void A_pickled_account_keeps_its_one_time_and_fallback_keys()
     {
         var bob = OlmAccount.Create();

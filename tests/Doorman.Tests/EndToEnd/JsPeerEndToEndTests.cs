@@ -34,6 +34,9 @@ public sealed class SandboxJsPeerTests(ITestOutputHelper output) : IAsyncLifetim
     public Task Owners_and_members_commands_in_the_room_and_from_DMs_with_short_real_periods() => JsPeerStories.OwnersAndMembersCommandsAsync(_s);
 
     [JsPeerFact]
+    public Task Encrypted_rooms_and_DMs_across_a_restart_and_a_new_device() => JsPeerStories.EncryptedRoomsAsync(_s);
+
+    [JsPeerFact]
     public Task Rate_limited_replies_all_arrive_in_order() =>
         JsPeerStories.RateLimitedRepliesArriveInOrderAsync(_s, () => ((SandboxTestHomeserver)_s.Homeserver).Server.RateLimitNext(_s.BotUserId, 4, TimeSpan.FromSeconds(1)));
 }
@@ -42,7 +45,6 @@ public sealed class SandboxJsPeerTests(ITestOutputHelper output) : IAsyncLifetim
 public sealed class SynapseJsPeerTests(ITestOutputHelper output) : SynapseScenarioTests(output)
 {
     protected override bool CanRun => JsPeerEnvironment.UnavailableReason is null;
-
 
     [SynapseJsPeerFact]
     public Task A_knock_gets_an_invoice_in_a_new_DM_and_payment_accepts_it_v12() => JsPeerStories.KnockPayJoinExpireAsync(S, "12");
@@ -58,4 +60,7 @@ public sealed class SynapseJsPeerTests(ITestOutputHelper output) : SynapseScenar
 
     [SynapseJsPeerFact]
     public Task Owners_and_members_commands_in_the_room_and_from_DMs_with_short_real_periods() => JsPeerStories.OwnersAndMembersCommandsAsync(S);
+
+    [SynapseJsPeerFact]
+    public Task Encrypted_rooms_and_DMs_across_a_restart_and_a_new_device() => JsPeerStories.EncryptedRoomsAsync(S);
 }

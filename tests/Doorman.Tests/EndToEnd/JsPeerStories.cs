@@ -89,6 +89,115 @@ public static class JsPeerStories
         s.Log("member removed when the time ran out, and told how to come back");
     }
 
+    /// <summary>
+    /// Element's defaults: encrypted rooms and encrypted DMs, both people on matrix-js-sdk's Rust crypto. The owner gates
+    /// an encrypted room with a command the SDK encrypts, and reads the bot's encrypted answer; the member opens an
+    /// encrypted DM and asks to join there, and gets the invoice and its QR code as an encrypted attachment. The bot
+    /// restarts between the invoice and the payment and still reads the DM and is read there (its device and its
+    /// Olm and Megolm sessions are in its database). The member signs in on a second device, which reads the bot's
+    /// next answer; when the paid time ends the member is removed and told, encrypted, on both devices.
+    /// </summary>
+    public static async Task EncryptedRoomsAsync(Scenario s)
+    {
+        await s.StartBotAsync();
+        var (owner, member) = await PeersAsync(s);
+        await using var _ = owner;
+        await using var __ = member;
+        var bot = s.BotUserId;
+        var clock = Stopwatch.StartNew();
+
+        // The owner's encrypted knock room, the bot at 50 (invite and kick), gated by a command typed in the room.
+        var localpart = "sealed-" + Guid.NewGuid().ToString("N")[..8];
+        var alias = $"#{localpart}:{s.Homeserver.ServerName}";
+        var roomId = await owner.CreateRoomAsync(new JsonObject
+        {
+            ["room_version"] = "12",
+            ["room_alias_name"] = localpart,
+            ["name"] = "Sealed lounge",
+            ["power_level_content_override"] = new JsonObject { ["users"] = new JsonObject { [bot] = 50 } },
+            ["initial_state"] = new JsonArray(new JsonObject
+            {
+                ["type"] = "m.room.encryption", ["state_key"] = "", ["content"] = new JsonObject { ["algorithm"] = "m.megolm.v1.aes-sha2" },
+            }),
+        }, joinRule: "knock");
+        await owner.InviteAsync(roomId, bot);
+        await owner.WaitForMembershipAsync(roomId, "join", bot, Patience);
+        clock.Restart();
+        var command = await owner.SendAsync(roomId, "!gate set 10 sats per 30s");
+        var gated = await owner.WaitForMessageAsync(roomId, contains: "now costs", sender: bot, timeout: Patience);
+        var answerMs = clock.ElapsedMilliseconds;
+        Assert.Contains($"{alias} now costs 10 sats per 30 seconds", gated.Body, StringComparison.Ordinal);
+        Assert.True(gated.Encrypted, "the bot answered the encrypted room in clear text");
+        Assert.True((await owner.MessagesAsync(roomId, owner.UserId)).First(m => m.EventId == command).Encrypted, "the SDK sent the command in clear text");
+        s.Log($"owner (js-sdk) gated the encrypted room {roomId} by an encrypted command; the encrypted answer was read after {answerMs} ms");
+
+        // The member's encrypted DM: the invoice, and its QR code as an encrypted attachment.
+        var dm = await member.CreateDmAsync(bot, encrypted: true);
+        await member.WaitForMembershipAsync(dm, "join", bot, Patience);
+        clock.Restart();
+        await member.SendAsync(dm, "join " + alias);
+        var invoice = await member.WaitForMessageAsync(dm, contains: "lnbcrt", sender: bot, timeout: Patience);
+        var qr = await member.WaitForMessageAsync(dm, contains: "Invoice QR code", sender: bot, timeout: Patience, msgType: "m.image");
+        var invoiceMs = clock.ElapsedMilliseconds;
+        Assert.True(invoice.Encrypted && qr.Encrypted, "the bot answered the encrypted DM in clear text");
+        Assert.Null(qr.Content["url"]);
+        Assert.NotNull(qr.Content["file"]);
+        var image = await member.DownloadAttachmentAsync(qr.Content);
+        var bolt11 = Player.FindInvoice(invoice.Body)!;
+        Assert.Equal("LIGHTNING:" + bolt11.ToUpperInvariant(), QrScanner.Scan(image.Data!));
+        s.Log($"member (js-sdk) asked in an encrypted DM; the encrypted invoice and a {image.Length}-byte encrypted QR code (it scans as the invoice) after {invoiceMs} ms");
+
+        // The bot restarts with its database: it decrypts the member's next command and is read.
+        clock.Restart();
+        await s.StopBotAsync();
+        await s.StartBotAsync();
+        var restartMs = clock.ElapsedMilliseconds;
+        clock.Restart();
+        // The answer is told by its m.in_reply_to: the invoice itself says "can be paid until" too.
+        var status = await member.SendAsync(dm, "status");
+        var pending = await member.WaitForMessageAsync(dm, contains: "can be paid until", sender: bot, timeout: Patience, replyTo: status);
+        Assert.True(pending.Encrypted);
+        Assert.Contains(alias, pending.Body, StringComparison.Ordinal);
+        var devices = s.BotLog.Where(l => l.Contains("End-to-end encryption is on for device", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, devices.Count);
+        Assert.Equal(devices[0], devices[1]); // the same device and fingerprint: the keys came from the database
+        s.Log($"bot restarted in {restartMs} ms; the member's next command in the DM was answered readably after {clock.ElapsedMilliseconds} ms");
+
+        var paid = Stopwatch.StartNew();
+        await s.Payments.PayAsync(bolt11);
+        await member.WaitForMembershipAsync(roomId, "invite", timeout: Patience);
+        s.Log($"member paid; invited after {paid.ElapsedMilliseconds} ms");
+        await member.JoinAsync(roomId);
+        await member.WaitForMessageAsync(dm, contains: "welcome", sender: bot, timeout: Patience);
+
+        // A second device of the member reads the bot's next answer in the DM.
+        clock.Restart();
+        var token = await s.Homeserver.LoginNewDeviceAsync(member.UserId!, "member's second device");
+        var phone = await JsPeer.StartAsync("member-2", s.Log);
+        await using var ___ = phone;
+        await phone.LoginAsync(s.Homeserver.Url, member.UserId!, token);
+        Assert.NotEqual(member.DeviceId, phone.DeviceId);
+        // As when someone opens a new client and then talks from the old one: the new device's keys are published.
+        await member.WaitForDeviceAsync(phone.DeviceId!, timeout: Patience);
+        var loginMs = clock.ElapsedMilliseconds;
+        clock.Restart();
+        status = await member.SendAsync(dm, "status");
+        var onFirst = await member.WaitForMessageAsync(dm, contains: "member until", sender: bot, timeout: Patience, replyTo: status);
+        var onSecond = await phone.WaitForMessageAsync(dm, contains: "member until", sender: bot, timeout: Patience, replyTo: status);
+        Assert.Equal(onFirst.EventId, onSecond.EventId);
+        Assert.True(onSecond.Encrypted);
+        Assert.Contains(alias, onSecond.Body, StringComparison.Ordinal);
+        s.Log($"member's second device {phone.DeviceId} signed in ({loginMs} ms with its keys published); it read the bot's answer to the first device's status after {clock.ElapsedMilliseconds} ms");
+
+        // The paid 30 s end: removed by the bot, and told in the DM, encrypted, on both devices.
+        var removal = await member.WaitForMembershipAsync(roomId, "leave", timeout: TimeSpan.FromSeconds(60));
+        Assert.Equal(bot, removal.Event?["sender"]?.GetValue<string>());
+        var told = await member.WaitForMessageAsync(dm, contains: "renew " + alias, sender: bot, timeout: Patience);
+        var toldSecond = await phone.WaitForMessageAsync(dm, contains: "renew " + alias, sender: bot, timeout: Patience);
+        Assert.True(told.Encrypted && toldSecond.Encrypted);
+        s.Log($"member removed {paid.Elapsed.TotalSeconds:F1} s after paying for 30 s, and told in the encrypted DM (read on both devices)");
+    }
+
     /// <summary>The member (js-sdk) opens the DM; the bot accepts it as a DM and answers there.</summary>
     public static async Task MemberOpensDmAsync(Scenario s)
     {

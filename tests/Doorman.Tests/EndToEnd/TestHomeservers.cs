@@ -19,6 +19,32 @@ public interface ITestHomeserver : IAsyncDisposable
 
     /// <summary>Lifts the message rate limit for one user (never the bot's, in a test about the bot's rate limit).</summary>
     Task ExemptFromRateLimitsAsync(string userId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Logs a user registered here in again with its password: a new device, as when the person signs in on another
+    /// client. Returns the new device's access token.
+    /// </summary>
+    Task<string> LoginNewDeviceAsync(string userId, string deviceName, CancellationToken cancellationToken = default);
+}
+
+/// <summary>CS API v1.12 §5.5.2 "POST /_matrix/client/v3/login" with m.login.password: a fresh device and access token.</summary>
+internal static class PasswordLogin
+{
+    public static async Task<string> LoginAsync(Uri homeserver, string userId, string password, string deviceName, CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { BaseAddress = homeserver, Timeout = TimeSpan.FromSeconds(30) };
+        using var response = await http.PostAsJsonAsync("_matrix/client/v3/login", new JsonObject
+        {
+            ["type"] = "m.login.password",
+            ["identifier"] = new JsonObject { ["type"] = "m.id.user", ["user"] = userId },
+            ["password"] = password,
+            ["initial_device_display_name"] = deviceName,
+        }, cancellationToken);
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        if (!response.IsSuccessStatusCode)
+            throw new InvalidOperationException($"the homeserver refused {userId}'s login: {(int)response.StatusCode} {body}");
+        return JsonNode.Parse(body)!["access_token"]!.GetValue<string>();
+    }
 }
 
 public sealed class SandboxTestHomeserver(SandboxHomeserver server) : ITestHomeserver
@@ -34,11 +60,17 @@ public sealed class SandboxTestHomeserver(SandboxHomeserver server) : ITestHomes
     public static async Task<SandboxTestHomeserver> StartAsync(SandboxHomeserverOptions? options = null) =>
         new(await SandboxHomeserver.StartAsync(options));
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _passwords = new(StringComparer.Ordinal);
+
     public Task<(string UserId, string AccessToken)> RegisterAsync(string localpart, CancellationToken cancellationToken = default)
     {
-        var user = server.RegisterUser(localpart);
+        var user = server.RegisterUser(localpart); // its password is the localpart (tests/Doorman.Tests/Matrix/SessionTests.cs logs the bot in with it)
+        _passwords[user.UserId] = localpart;
         return Task.FromResult((user.UserId, user.AccessToken));
     }
+
+    public Task<string> LoginNewDeviceAsync(string userId, string deviceName, CancellationToken cancellationToken = default) =>
+        PasswordLogin.LoginAsync(Url, userId, _passwords[userId], deviceName, cancellationToken);
 
     public Task ExemptFromRateLimitsAsync(string userId, CancellationToken cancellationToken = default)
     {
@@ -101,6 +133,11 @@ public sealed class SynapseTestHomeserver : ITestHomeserver
             throw new InvalidOperationException($"Synapse refused to lift {userId}'s rate limit: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(cancellationToken)}");
     }
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _passwords = new(StringComparer.Ordinal);
+
+    public Task<string> LoginNewDeviceAsync(string userId, string deviceName, CancellationToken cancellationToken = default) =>
+        PasswordLogin.LoginAsync(Url, userId, _passwords[userId], deviceName, cancellationToken);
+
     private async Task<(string UserId, string AccessToken)> RegisterAsync(string localpart, bool admin, CancellationToken cancellationToken)
     {
         var username = $"{localpart}-{Guid.NewGuid():N}"[..Math.Min(localpart.Length + 9, 60)].ToLowerInvariant();
@@ -119,6 +156,7 @@ public sealed class SynapseTestHomeserver : ITestHomeserver
         if (!response.IsSuccessStatusCode)
             throw new InvalidOperationException($"Synapse refused to register {username}: {(int)response.StatusCode} {body}");
         var json = JsonNode.Parse(body)!;
+        _passwords[json["user_id"]!.GetValue<string>()] = password;
         return (json["user_id"]!.GetValue<string>(), json["access_token"]!.GetValue<string>());
     }
 

@@ -89,11 +89,26 @@ public sealed class JsPeer : IAsyncDisposable
     /// <summary>Starts the SDK on an existing session and waits for its first sync.</summary>
     public async Task LoginAsync(Uri baseUrl, string userId, string accessToken, CancellationToken cancellationToken = default)
     {
-        await CallAsync("login", new JsonObject
+        var result = await CallAsync("login", new JsonObject
         {
             ["baseUrl"] = baseUrl.ToString().TrimEnd('/'), ["userId"] = userId, ["accessToken"] = accessToken,
         }, cancellationToken: cancellationToken);
         UserId = userId;
+        DeviceId = result["device_id"]?.GetValue<string>();
+    }
+
+    /// <summary>The device the access token belongs to; null before <see cref="LoginAsync"/>.</summary>
+    public string? DeviceId { get; private set; }
+
+    /// <summary>
+    /// Waits until the SDK's crypto knows <paramref name="deviceId"/> of <paramref name="userId"/> (default: this
+    /// peer's user): the device has published its keys, and the device list the SDK follows shows it.
+    /// </summary>
+    public async Task WaitForDeviceAsync(string deviceId, string? userId = null, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    {
+        var wait = timeout ?? TimeSpan.FromSeconds(20);
+        await CallAsync("waitForDevice", new JsonObject { ["device"] = deviceId, ["user"] = userId, ["timeoutMs"] = (long)wait.TotalMilliseconds },
+            wait + TimeSpan.FromSeconds(10), cancellationToken);
     }
 
     /// <summary>
@@ -111,9 +126,12 @@ public sealed class JsPeer : IAsyncDisposable
         return (await CallAsync("createRoom", arguments, cancellationToken: cancellationToken))["room_id"]!.GetValue<string>();
     }
 
-    /// <summary>Opens a DM as Element does: trusted_private_chat with is_direct and the invite, then records it in m.direct.</summary>
-    public async Task<string> CreateDmAsync(string userId, CancellationToken cancellationToken = default) =>
-        (await CallAsync("createDm", new JsonObject { ["userId"] = userId }, cancellationToken: cancellationToken))["room_id"]!.GetValue<string>();
+    /// <summary>
+    /// Opens a DM as Element does: trusted_private_chat with is_direct and the invite (and, when
+    /// <paramref name="encrypted"/>, m.room.encryption in its initial state, as Element has by default), then records it in m.direct.
+    /// </summary>
+    public async Task<string> CreateDmAsync(string userId, bool encrypted = false, CancellationToken cancellationToken = default) =>
+        (await CallAsync("createDm", new JsonObject { ["userId"] = userId, ["encrypted"] = encrypted }, cancellationToken: cancellationToken))["room_id"]!.GetValue<string>();
 
     public Task InviteAsync(string roomId, string userId, string? reason = null, CancellationToken cancellationToken = default) =>
         CallAsync("invite", new JsonObject { ["room"] = roomId, ["userId"] = userId, ["reason"] = reason }, cancellationToken: cancellationToken);
@@ -142,19 +160,21 @@ public sealed class JsPeer : IAsyncDisposable
 
     /// <summary>
     /// The first message the SDK has or receives in the room whose body contains <paramref name="contains"/> (or
-    /// matches <paramref name="regex"/>, JavaScript syntax), from <paramref name="sender"/> and of <paramref name="msgType"/> when given.
+    /// matches <paramref name="regex"/>, JavaScript syntax), from <paramref name="sender"/> and of <paramref name="msgType"/> when given,
+    /// and a reply (<c>m.in_reply_to</c>) to the event <paramref name="replyTo"/> when given.
     /// </summary>
     public async Task<PeerMessage> WaitForMessageAsync(string roomId, string? contains = null, string? regex = null, string? sender = null,
-        TimeSpan? timeout = null, string? msgType = null, CancellationToken cancellationToken = default)
+        TimeSpan? timeout = null, string? msgType = null, string? replyTo = null, CancellationToken cancellationToken = default)
     {
         var wait = timeout ?? TimeSpan.FromSeconds(20);
         var result = await CallAsync("waitForMessage", new JsonObject
         {
-            ["room"] = roomId, ["contains"] = contains, ["regex"] = regex, ["sender"] = sender, ["msgtype"] = msgType,
+            ["room"] = roomId, ["contains"] = contains, ["regex"] = regex, ["sender"] = sender, ["msgtype"] = msgType, ["replyTo"] = replyTo,
             ["timeoutMs"] = (long)wait.TotalMilliseconds,
         }, wait + TimeSpan.FromSeconds(10), cancellationToken);
         return new PeerMessage(result["event_id"]!.GetValue<string>(), result["sender"]!.GetValue<string>(),
-            result["body"]!.GetValue<string>(), result["msgtype"]?.GetValue<string>(), result["content"]!.AsObject());
+            result["body"]!.GetValue<string>(), result["msgtype"]?.GetValue<string>(), result["content"]!.AsObject(),
+            result["encrypted"]?.GetValue<bool>() == true);
     }
 
     /// <summary>
@@ -165,7 +185,7 @@ public sealed class JsPeer : IAsyncDisposable
     {
         var result = await CallAsync("messages", new JsonObject { ["room"] = roomId, ["sender"] = sender }, cancellationToken: cancellationToken);
         return [.. result["messages"]!.AsArray().Select(m => new PeerMessage(m!["event_id"]!.GetValue<string>(), m["sender"]!.GetValue<string>(),
-            m["body"]?.GetValue<string>() ?? "", m["msgtype"]?.GetValue<string>(), m["content"]!.AsObject()))];
+            m["body"]?.GetValue<string>() ?? "", m["msgtype"]?.GetValue<string>(), m["content"]!.AsObject(), m["encrypted"]?.GetValue<bool>() == true))];
     }
 
     /// <summary>Waits until this peer is invited to a room not in <paramref name="except"/> (by <paramref name="inviter"/>, when given).</summary>
@@ -485,8 +505,8 @@ public sealed class JsPeer : IAsyncDisposable
     }
 }
 
-/// <summary>A message as the SDK saw it.</summary>
-public sealed record PeerMessage(string EventId, string Sender, string Body, string? MsgType, JsonObject Content);
+/// <summary>A message as the SDK saw it; <paramref name="Encrypted"/> when it came as m.room.encrypted and the SDK decrypted it.</summary>
+public sealed record PeerMessage(string EventId, string Sender, string Body, string? MsgType, JsonObject Content, bool Encrypted = false);
 
 /// <summary>A membership as the SDK's room model has it; <paramref name="DmInviter"/> is the SDK's reading of a DM invite to the peer.</summary>
 public sealed record PeerMembership(string Membership, JsonObject? Event, string? DmInviter)

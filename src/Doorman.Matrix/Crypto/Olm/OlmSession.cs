@@ -111,25 +111,29 @@ public sealed class OlmSession
     public static OlmSession Unpickle(SessionPickle pickle)
     {
         ArgumentNullException.ThrowIfNull(pickle);
-        var keys = new SessionKeys(Key(pickle.IdentityKey), Key(pickle.BaseKey), Key(pickle.OneTimeKey));
-        // System.Text.Json writes a null byte[] as "", which reads back as an empty array: empty means none.
-        var remoteRatchetKey = pickle.RemoteRatchetKey is { Length: > 0 } remote ? Key(remote) : null;
+        // A session that has only sent has no remote ratchet key. The JSON contexts that store pickles (OlmPickleJson,
+        // CryptoStateJson) write that null byte[] as "", which reads back empty, and stores already hold such
+        // pickles: empty means none (tests/Doorman.Matrix.Tests/Crypto/OlmSessionTests.cs).
+        var remoteRatchetKey = pickle.RemoteRatchetKey is { Length: 0 } ? null : pickle.RemoteRatchetKey;
+        var keys = new SessionKeys(Key(pickle.IdentityKey, "identity"), Key(pickle.BaseKey, "base"), Key(pickle.OneTimeKey, "one-time"));
         if (pickle.SenderChain is null && remoteRatchetKey is null)
             throw new OlmException("Olm session pickle has neither a sender chain nor a remote ratchet key.");
         var sender = pickle.SenderChain is { } s
-            ? new SenderChain(new Curve25519KeyPair(Key(s.RatchetPrivateKey)), Key(s.ChainKey), s.Index)
+            ? new SenderChain(new Curve25519KeyPair(Key(s.RatchetPrivateKey, "sender ratchet")), Key(s.ChainKey, "sender chain"), s.Index)
             : null;
         var receivers = (pickle.ReceiverChains ?? [])
-            .Select(r => new ReceiverChain(Key(r.RatchetKey), Key(r.ChainKey), r.Index,
-                (r.SkippedMessageKeys ?? []).Select(k => new SkippedMessageKeyPickle(k.Index, Key(k.Key)))))
+            .Select(r => new ReceiverChain(Key(r.RatchetKey, "receiver ratchet"), Key(r.ChainKey, "receiver chain"), r.Index,
+                (r.SkippedMessageKeys ?? []).Select(k => new SkippedMessageKeyPickle(k.Index, Key(k.Key, "skipped message")))))
             .ToList();
         if (receivers.Count > MaxReceiverChains)
             throw new OlmException("Olm session pickle has too many receiver chains.");
-        return new OlmSession(keys, Key(pickle.RootKey), sender, remoteRatchetKey, receivers);
+        return new OlmSession(keys, Key(pickle.RootKey, "root"), sender,
+            remoteRatchetKey is null ? null : Key(remoteRatchetKey, "remote ratchet"), receivers);
     }
 
-    private static byte[] Key(byte[]? key) =>
-        key is { Length: OlmKdf.KeySize } ? (byte[])key.Clone() : throw new OlmException("Olm session pickle has a key of the wrong size.");
+    private static byte[] Key(byte[]? key, string which) =>
+        key is { Length: OlmKdf.KeySize } ? (byte[])key.Clone()
+            : throw new OlmException($"Olm session pickle has a {which} key of the wrong size ({key?.Length.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"}).");
 
     private sealed class SenderChain(Curve25519KeyPair ratchetKey, byte[] chainKey, ulong index)
     {
