@@ -154,6 +154,28 @@ public sealed class CryptoMachineTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task The_session_is_replaced_once_the_rooms_rotation_period_has_passed()
+    {
+        await using var hs = await PeerHomeserver.StartSandboxAsync(output.WriteLine);
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(TimeProvider.System.GetUtcNow());
+        using var bot = await PartyAsync(hs, await hs.RegisterAsync("bot"), time: clock);
+        using var ann = await PartyAsync(hs, await hs.RegisterAsync("ann"));
+        var roomId = await EncryptedRoomAsync(ann, bot);
+        var oneHour = new RoomEncryptionSettings(TimeSpan.FromHours(1), 100);
+
+        var first = await SendAsync(bot, roomId, "one", [ann.UserId], oneHour);
+        clock.Advance(TimeSpan.FromMinutes(59));
+        var second = await SendAsync(bot, roomId, "two", [ann.UserId], oneHour);
+        clock.Advance(TimeSpan.FromMinutes(1));
+        var third = await SendAsync(bot, roomId, "three", [ann.UserId], oneHour);
+
+        Assert.Equal(first.SessionId, second.SessionId);
+        Assert.NotEqual(second.SessionId, third.SessionId);
+        await WaitForEventsAsync(ann, roomId, [first.EventId, second.EventId, third.EventId]);
+        Assert.Equal(["one", "two", "three"], await Task.WhenAll(new[] { first, second, third }.Select(s => ReadAsync(ann, roomId, s.EventId))));
+    }
+
+    [Fact]
     public async Task The_session_is_replaced_after_the_rooms_message_count()
     {
         await using var hs = await PeerHomeserver.StartSandboxAsync(output.WriteLine);
@@ -401,16 +423,16 @@ public sealed class CryptoMachineTests(ITestOutputHelper output) : IDisposable
         public string SessionId => Content["session_id"]!.GetValue<string>();
     }
 
-    private CryptoMachine Machine(MatrixClient client, TestUser user, ICryptoStore store) =>
-        new(client, store, user.UserId, user.DeviceId, TimeProvider.System, _logs.CreateLogger($"CryptoMachine {user.Localpart} {user.DeviceId}"))
+    private CryptoMachine Machine(MatrixClient client, TestUser user, ICryptoStore store, TimeProvider? time = null) =>
+        new(client, store, user.UserId, user.DeviceId, time ?? TimeProvider.System, _logs.CreateLogger($"CryptoMachine {user.Localpart} {user.DeviceId}"))
         {
             Password = user.Password,
         };
 
-    private async Task<Party> PartyAsync(PeerHomeserver hs, TestUser user, ICryptoStore? store = null)
+    private async Task<Party> PartyAsync(PeerHomeserver hs, TestUser user, ICryptoStore? store = null, TimeProvider? time = null)
     {
         var client = hs.Client(user);
-        var machine = Machine(client, user, store ?? new MemoryCryptoStore());
+        var machine = Machine(client, user, store ?? new MemoryCryptoStore(), time);
         await machine.InitializeAsync(Ct);
         return new Party(user, client, machine);
     }
