@@ -61,6 +61,7 @@ public static class HomeserverSetup
         services.AddSingleton<ISyncStateStore, SqliteSyncStateStore>();
         services.AddSingleton<SyncLoop>();
         services.AddHostedService<SyncService>();
+        services.AddHealthChecks().AddCheck<SyncHealthCheck>(SyncHealthCheck.Name);
         return services;
     }
 }

@@ -7,6 +7,7 @@ public static class OutboxSetup
     {
         services.AddHostedService<MessageSender>();
         services.AddHostedService<MembershipWorker>();
+        services.AddHealthChecks().AddCheck<OutboxHealthCheck>(OutboxHealthCheck.Name);
         return services;
     }
 }

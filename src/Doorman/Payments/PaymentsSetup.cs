@@ -24,6 +24,7 @@ public static class PaymentsSetup
         services.AddSingleton<PaymentListener>();
         services.AddHostedService(sp => sp.GetRequiredService<PaymentListener>());
         services.AddHostedService<PaymentPoller>();
+        services.AddHealthChecks().AddCheck<PaymentsHealthCheck>(PaymentsHealthCheck.Name);
         if (IsBtcPay(configuration))
             services.AddBtcPayPaymentBackend(configuration.GetSection("Payments:BtcPay"));
         else

@@ -43,6 +43,7 @@ public static class StorageSetup
         services.AddSingleton<AuditLog>();
         services.AddSingleton<ReportStore>();
         services.AddSingleton<AlertStore>();
+        services.AddHealthChecks().AddCheck<DatabaseHealthCheck>(DatabaseHealthCheck.Name);
         return services;
     }
 
