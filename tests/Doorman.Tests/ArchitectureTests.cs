@@ -17,16 +17,17 @@ public sealed class ArchitectureTests
     private static readonly (string Part, string[] MayUse)[] Table =
     [
         ("Access", []),
+        ("Metrics", ["Access"]),
         ("Storage", ["Access"]),
         ("Homeserver", ["Access", "Storage"]),
         ("Messaging", ["Access", "Storage", "Homeserver"]),
         ("Rooms", ["Access", "Storage", "Homeserver", "Messaging"]),
         ("Payments", ["Access", "Storage"]),
-        ("Commands", ["Access", "Storage", "Homeserver", "Messaging", "Rooms"]),
-        ("Outbox", ["Access", "Storage", "Homeserver", "Messaging", "Rooms"]),
-        ("Inbox", ["Access", "Storage", "Homeserver", "Messaging", "Rooms", "Commands", "Outbox"]),
+        ("Commands", ["Access", "Metrics", "Storage", "Homeserver", "Messaging", "Rooms"]),
+        ("Outbox", ["Access", "Metrics", "Storage", "Homeserver", "Messaging", "Rooms"]),
+        ("Inbox", ["Access", "Metrics", "Storage", "Homeserver", "Messaging", "Rooms", "Commands", "Outbox"]),
         ("Scheduling", ["Access", "Storage", "Payments"]),
-        ("Hosting", ["Access", "Storage", "Homeserver", "Messaging", "Rooms", "Payments", "Commands", "Inbox", "Outbox", "Scheduling"]),
+        ("Hosting", ["Access", "Metrics", "Storage", "Homeserver", "Messaging", "Rooms", "Payments", "Commands", "Inbox", "Outbox", "Scheduling"]),
     ];
 
     private static readonly Assembly Bot = typeof(Settlements).Assembly;

@@ -72,6 +72,7 @@ public sealed partial class Ordering(
     IPaymentBackend payments,
     IRoomFacts rooms,
     IOptions<PaymentsOptions> options,
+    IAccessMetrics metrics,
     TimeProvider time,
     ILogger<Ordering> logger)
 {
@@ -158,6 +159,7 @@ public sealed partial class Ordering(
             LogInvoiceFailed(e, request.UserId, request.RoomId, e.Message);
             return new OrderRefused(OrderRefusal.PaymentsUnavailable, gate);
         }
+        metrics.InvoiceCreated(payments.Name);
 
         var order = new Order(orderId, request.RoomId, request.UserId, plan.Name, gate.PriceMsat, gate.Period, payments.Name,
             invoice.Reference, invoice.Bolt11, invoice.PaymentHash, OrderStatus.Pending, null, now, invoice.ExpiresAt, null, request.RequestRoomId,

@@ -29,6 +29,7 @@ public sealed partial class Settlements(
     IMemberNotices notices,
     OutboxSignals signals,
     IDeadlineSignal deadlines,
+    IAccessMetrics metrics,
     TimeProvider time,
     ILogger<Settlements> logger)
 {
@@ -47,6 +48,7 @@ public sealed partial class Settlements(
 
         if (outcome is SettlementOutcome.Applied or SettlementOutcome.Underpaid or SettlementOutcome.Expired)
         {
+            metrics.Settled(backend, outcome, update.PaidMsat);
             signals.Membership.Set();
             signals.Messages.Set();
         }

@@ -16,6 +16,7 @@ public sealed partial class Sweeper(
     IMemberNotices notices,
     Ordering ordering,
     OutboxSignals signals,
+    IAccessMetrics metrics,
     TimeProvider time,
     ILogger<Sweeper> logger)
 {
@@ -80,6 +81,7 @@ public sealed partial class Sweeper(
             return;
         }
 
+        var told = false; // set in the transaction that queues the notice; counted once it has committed
         var left = (ended ? removalAt : due.ExpiresAt) - now;
         var request = new OrderRequest(due.RoomId, due.UserId, null, Renewal: true, Origin: OrderOrigin.Reminder,
             Validity: left >= MinRenewalValidity ? (left < MaxRenewalValidity ? left : MaxRenewalValidity) : null);
@@ -91,6 +93,8 @@ public sealed partial class Sweeper(
             LogNoInvoice(due.UserId, due.RoomId, result);
             await database.WriteAsync(async tx => await ClaimAsync(tx) && await TellAsync(tx, null), cancellationToken);
         }
+        if (told && !ended)
+            metrics.ReminderQueued();
 
         Task<bool> ClaimAsync(ITx tx) => ended ? subscriptions.ClaimEndAsync(tx, due, now) : subscriptions.ClaimReminderAsync(tx, due, now);
 
@@ -100,6 +104,7 @@ public sealed partial class Sweeper(
                 await notices.TimeEndedAsync(tx, due, removalAt, invoice, now);
             else
                 await notices.ReminderAsync(tx, due, invoice, now);
+            told = true;
             return true;
         }
     }

@@ -3,6 +3,7 @@ using Doorman.Access;
 using Doorman.Homeserver;
 using Doorman.Matrix;
 using Doorman.Messaging;
+using Doorman.Metrics;
 using Doorman.Rooms;
 using Doorman.Storage;
 using Microsoft.Extensions.Options;
@@ -42,6 +43,7 @@ public sealed partial class CommandHandler(
     CommandLimiter limiter,
     IOptions<MatrixOptions> matrixOptions,
     IOptions<OperatorOptions> operatorOptions,
+    DoormanMetrics metrics,
     TimeProvider time,
     ILogger<CommandHandler> logger)
 {
@@ -50,6 +52,19 @@ public sealed partial class CommandHandler(
     private string BotUserId => matrixOptions.Value.UserId;
 
     public async Task HandleAsync(CommandContext context, Command command, CancellationToken cancellationToken)
+    {
+        var started = time.GetTimestamp();
+        try
+        {
+            await HandleCommandAsync(context, command, cancellationToken);
+        }
+        finally
+        {
+            metrics.CommandHandled(time.GetElapsedTime(started));
+        }
+    }
+
+    private async Task HandleCommandAsync(CommandContext context, Command command, CancellationToken cancellationToken)
     {
         if (!await AdmitAsync(context, cancellationToken))
             return;

@@ -3,6 +3,7 @@ using Doorman.Commands;
 using Doorman.Homeserver;
 using Doorman.Inbox;
 using Doorman.Messaging;
+using Doorman.Metrics;
 using Doorman.Outbox;
 using Doorman.Payments;
 using Doorman.Payments.BtcPay;
@@ -11,6 +12,7 @@ using Doorman.Rooms;
 using Doorman.Scheduling;
 using Doorman.Storage;
 using Microsoft.Extensions.Options;
+using Prometheus;
 
 namespace Doorman.Hosting;
 
@@ -45,6 +47,8 @@ public static class DoormanApp
         var app = builder.Build();
         ValidateConfiguration(app.Services, PaymentsSetup.IsBtcPay(builder.Configuration));
         app.MapGet("/healthz", (Health health, CancellationToken cancellationToken) => health.CheckAsync(cancellationToken));
+        _ = app.Services.GetRequiredService<MetricsSampler>(); // registers the scrape-time gauges
+        app.MapMetrics("/metrics", app.Services.GetRequiredService<DoormanMetrics>().Registry);
         if (PaymentsSetup.IsBtcPay(builder.Configuration))
             app.MapBtcPayWebhook(); // POST /webhooks/btcpay
         return app;
@@ -98,6 +102,7 @@ public static class DoormanApp
     {
         services.AddSingleton(TimeProvider.System);
         services.AddAccess();                      // the core: records, rules, use cases
+        services.AddDoormanMetrics();              // counters for /metrics (the core's through its IAccessMetrics)
         services.AddStorage(configuration);        // SQLite: the core's stores
         services.AddHomeserver(configuration);     // the bot's Matrix account, client and sync loop
         services.AddInbox(configuration);          // what each sync batch brings, item by item
@@ -109,6 +114,7 @@ public static class DoormanApp
         services.AddScheduling();                  // deadlines (Quartz)
         services.AddSingleton<StartupChecks>();
         services.AddSingleton<Health>();
+        services.AddSingleton<MetricsSampler>();
         return services;
     }
 }

@@ -3,6 +3,7 @@ using Doorman.Access;
 using Doorman.Commands;
 using Doorman.Matrix;
 using Doorman.Messaging;
+using Doorman.Metrics;
 using Doorman.Outbox;
 using Doorman.Storage;
 using Microsoft.Data.Sqlite;
@@ -37,6 +38,7 @@ public sealed partial class InboxWorker(
     InboxDispatcher dispatcher,
     MessageOutbox outbox,
     OutboxSignals signals,
+    DoormanMetrics metrics,
     IOptions<InboxOptions> options,
     TimeProvider time,
     ILogger<InboxWorker> logger) : PerKeyWorker<InboxItem>(signals.Inbox, time, logger)
@@ -54,6 +56,7 @@ public sealed partial class InboxWorker(
         {
             await dispatcher.HandleAsync(item, cancellationToken);
             await database.WriteAsync(tx => inbox.DoneAsync(tx, item.Id, Time.GetUtcNow()), cancellationToken);
+            metrics.EventHandled(KindLabel(item.Kind));
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -92,9 +95,12 @@ public sealed partial class InboxWorker(
             else
                 await outbox.ToRoomAsync(tx, context.RoomId, reply, now, context.EventId);
         }, cancellationToken);
+        metrics.EventQuarantined(KindLabel(item.Kind));
         if (context is not null)
             outbox.Wake();
     }
+
+    private static string KindLabel(InboxKind kind) => kind.ToString().ToLowerInvariant();
 
     private async Task<CommandContext?> TryContextAsync(InboxItem item, CancellationToken cancellationToken)
     {

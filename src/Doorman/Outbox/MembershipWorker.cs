@@ -4,6 +4,7 @@ using Doorman.Homeserver;
 using Doorman.Matrix;
 using Doorman.Matrix.Events;
 using Doorman.Messaging;
+using Doorman.Metrics;
 using Doorman.Rooms;
 using Doorman.Storage;
 using Microsoft.Extensions.Options;
@@ -33,6 +34,7 @@ public sealed partial class MembershipWorker(
     RoomDirectory rooms,
     OutboxSignals signals,
     IOptions<MatrixOptions> matrixOptions,
+    DoormanMetrics metrics,
     TimeProvider time,
     ILogger<MembershipWorker> logger) : OutboxWorker(signals.Membership, time, logger)
 {
@@ -162,6 +164,7 @@ public sealed partial class MembershipWorker(
             await alerts.ClearAsync(tx, action.RoomId, AlertKind.Membership, now);
         }, cancellationToken);
         outbox.Wake();
+        metrics.MembershipAction(action.Action, DoormanMetrics.Outcomes.Done);
         LogInvited(action.UserId, action.RoomId, alreadyIn);
     }
 
@@ -178,6 +181,7 @@ public sealed partial class MembershipWorker(
         {
             LogNotRemoved(action.UserId, action.RoomId, decision.WhyNot!);
             await database.WriteAsync(tx => actions.FinishAsync(tx, action.Id, MembershipActionStatus.Skipped, decision.WhyNot, now), cancellationToken);
+            metrics.MembershipAction(action.Action, DoormanMetrics.Outcomes.Skipped);
             return;
         }
 
@@ -187,6 +191,7 @@ public sealed partial class MembershipWorker(
         {
             // Declining a knock kicks only a knocker: someone who got in (or left) meanwhile is left alone.
             await database.WriteAsync(tx => actions.FinishAsync(tx, action.Id, MembershipActionStatus.Skipped, $"no longer knocking ({membership ?? "none"})", now), cancellationToken);
+            metrics.MembershipAction(action.Action, DoormanMetrics.Outcomes.Skipped);
             return;
         }
         if (present)
@@ -205,6 +210,7 @@ public sealed partial class MembershipWorker(
                 await outbox.ToUserAsync(tx, action.UserId, MembershipTexts.Removed(gate?.RoomName ?? action.RoomId, expiredAt), now);
         }, cancellationToken);
         outbox.Wake();
+        metrics.MembershipAction(action.Action, present ? DoormanMetrics.Outcomes.Done : DoormanMetrics.Outcomes.Skipped);
         if (present)
             LogRemoved(action.UserId, action.RoomId);
     }
@@ -246,6 +252,7 @@ public sealed partial class MembershipWorker(
             if (action.Action == MembershipActionKind.Invite)
                 await outbox.ToUserAsync(tx, action.UserId, MembershipTexts.InviteFailedToMember(roomName, why), now);
         }, cancellationToken);
+        metrics.MembershipAction(action.Action, DoormanMetrics.Outcomes.Failed);
         outbox.Wake();
     }
 
