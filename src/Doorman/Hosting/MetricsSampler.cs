@@ -54,7 +54,8 @@ public sealed class MetricsSampler
         }
         foreach (var source in Sources)
             _activeSubscriptions.WithLabels(source).Set(active.GetValueOrDefault(source));
-        _syncLag.Set((now - (_sync.LastSuccess ?? _started)).TotalSeconds);
+        // Read after the database's answer: a sync may have succeeded meanwhile, after `now` above.
+        _syncLag.Set(Math.Max(0, (_time.GetUtcNow() - (_sync.LastSuccess ?? _started)).TotalSeconds));
         _backendUp.WithLabels(_backend.Name).Set(_payments.IsConnected ? 1 : 0);
     }
 }
