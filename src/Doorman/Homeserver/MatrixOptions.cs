@@ -17,11 +17,17 @@ public sealed class MatrixOptions
     /// <summary>The bot account's access token; or leave it empty and set <see cref="Password"/>.</summary>
     public string AccessToken { get; set; } = "";
 
+    /// <summary>A file holding <see cref="AccessToken"/> (e.g. a Docker secret); README "Secrets".</summary>
+    public string AccessTokenFile { get; set; } = "";
+
     /// <summary>
     /// Instead of a token: the bot logs in with this password once, keeps the token and device id in its database,
     /// and reuses that one device across restarts (logging in again only when the stored token stops working).
     /// </summary>
     public string Password { get; set; } = "";
+
+    /// <summary>A file holding <see cref="Password"/>.</summary>
+    public string PasswordFile { get; set; } = "";
 
     /// <summary>
     /// Who may invite the bot into (non-DM) rooms: user ids, or <c>*:server</c> for everyone on a server. Empty:
@@ -37,6 +43,9 @@ public sealed class MatrixOptions
     /// first start and read after (README: "End-to-end encryption").
     /// </summary>
     public string CryptoKey { get; set; } = "";
+
+    /// <summary>A file holding <see cref="CryptoKey"/> (base64 text, not the raw bytes).</summary>
+    public string CryptoKeyFile { get; set; } = "";
 
     /// <summary>The server part of <see cref="UserId"/>.</summary>
     public string ServerName => UserId.IndexOf(':', StringComparison.Ordinal) is var i and > 0 ? UserId[(i + 1)..] : "";

@@ -20,7 +20,7 @@ public sealed class MatrixOptionsValidator(IOptions<OperatorOptions> operators) 
         var hasToken = !string.IsNullOrWhiteSpace(options.AccessToken);
         var hasPassword = !string.IsNullOrEmpty(options.Password);
         if (!hasToken && !hasPassword)
-            problems.Add("Matrix:AccessToken is required (the bot account's access token), or Matrix:Password to log in with");
+            problems.Add("Matrix:AccessToken (or Matrix:AccessTokenFile) is required: the bot account's access token; or Matrix:Password (or Matrix:PasswordFile) to log in with");
         if (hasToken && hasPassword)
             problems.Add("Matrix:AccessToken and Matrix:Password are both set: set only one");
         if (string.IsNullOrWhiteSpace(options.CommandPrefix) || options.CommandPrefix.Any(char.IsWhiteSpace))

@@ -112,6 +112,8 @@ public static class DoormanApp
         services.AddPayments(configuration);       // LND or BTCPay, and what watches them
         services.AddOutbox();                      // invites, kicks and messages carried out
         services.AddScheduling();                  // deadlines (Quartz)
+        services.AddSecretFiles<MatrixOptions>(MatrixOptions.Section);   // Matrix:AccessTokenFile, …
+        services.AddSecretFiles<BtcPayOptions>("Payments:BtcPay");       // Payments:BtcPay:ApiKeyFile, …
         services.AddSingleton<StartupChecks>();
         services.AddSingleton<Health>();
         services.AddSingleton<MetricsSampler>();

@@ -101,12 +101,19 @@ public sealed class Scenario : IAsyncDisposable
         }
     }
 
+    /// <summary>Applied to the settings at every start, before the start's own adjustments.</summary>
+    public Action<Dictionary<string, string?>>? Configure { get; set; }
+
+    /// <summary>Whether <see cref="BotLog"/> lines carry their exception's text, as the console logger prints it.</summary>
+    public bool LogExceptions { get; set; }
+
     public async Task StartBotAsync(Action<Dictionary<string, string?>>? adjust = null)
     {
         var settings = Settings;
+        Configure?.Invoke(settings);
         adjust?.Invoke(settings);
         Bot = await EmbeddedBot.StartAsync(settings, logging => logging.AddProvider(new XunitLoggerProvider(_output))
-            .AddProvider(new RecordingLoggerProvider(_botLog)).SetMinimumLevel(LogLevel.Debug)
+            .AddProvider(new RecordingLoggerProvider(_botLog, LogExceptions)).SetMinimumLevel(LogLevel.Debug)
             .AddFilter("System.Net.Http", LogLevel.Warning).AddFilter("Microsoft", LogLevel.Warning).AddFilter("Quartz", LogLevel.Warning)
             .AddFilter("Polly", LogLevel.Warning).AddFilter("Grpc", LogLevel.Warning),
             services => services.Replace(ServiceDescriptor.Singleton<TimeProvider>(BotClock)));

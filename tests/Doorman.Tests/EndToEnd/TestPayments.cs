@@ -50,6 +50,9 @@ public sealed class BtcPayTestPayments(SandboxBtcPayServer server, string apiKey
 
     public SandboxBtcPayServer Server => server;
 
+    /// <summary>The Greenfield API key the bot is configured with.</summary>
+    public string ApiKey => apiKey;
+
     public static async Task<BtcPayTestPayments> StartAsync(bool webhooks, TimeProvider? time = null)
     {
         var server = await SandboxBtcPayServer.StartAsync(new SandboxBtcPayOptions

@@ -69,22 +69,26 @@ public sealed class LogLineCollection : IReadOnlyCollection<string>
     System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
 }
 
-/// <summary>Keeps every log line, for tests that assert on what the bot did (e.g. that it waited out a 429).</summary>
-public sealed class RecordingLoggerProvider(LogLineCollection lines) : ILoggerProvider
+/// <summary>
+/// Keeps every log line, for tests that assert on what the bot did (e.g. that it waited out a 429); with
+/// <paramref name="withExceptions"/>, each line carries its exception's text as the console logger prints it.
+/// </summary>
+public sealed class RecordingLoggerProvider(LogLineCollection lines, bool withExceptions = false) : ILoggerProvider
 {
-    public ILogger CreateLogger(string categoryName) => new Logger(lines, categoryName);
+    public ILogger CreateLogger(string categoryName) => new Logger(lines, categoryName, withExceptions);
 
     public void Dispose()
     {
     }
 
-    private sealed class Logger(LogLineCollection lines, string category) : ILogger
+    private sealed class Logger(LogLineCollection lines, string category, bool withExceptions) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
         public bool IsEnabled(LogLevel logLevel) => true;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            lines.Add($"{logLevel} {category}: {formatter(state, exception)}");
+            lines.Add($"{logLevel} {category}: {formatter(state, exception)}"
+                + (withExceptions && exception is not null ? Environment.NewLine + exception : ""));
     }
 }

@@ -21,11 +21,17 @@ public sealed class BtcPayOptions
     /// </summary>
     public string? ApiKey { get; set; }
 
+    /// <summary>A file holding <see cref="ApiKey"/> (e.g. a Docker secret); README "Secrets".</summary>
+    public string? ApiKeyFile { get; set; }
+
     /// <summary>
     /// The secret of a webhook the operator created in BTCPay pointing at <c>&lt;bot&gt;/webhooks/btcpay</c>. With
     /// <see cref="PublicUrl"/> it is the secret the bot registers; without, deliveries are verified with it. A secret.
     /// </summary>
     public string? WebhookSecret { get; set; }
+
+    /// <summary>A file holding <see cref="WebhookSecret"/>.</summary>
+    public string? WebhookSecretFile { get; set; }
 
     /// <summary>
     /// The bot's own address as BTCPay reaches it, e.g. https://doorman.example.org. When set, the bot registers
