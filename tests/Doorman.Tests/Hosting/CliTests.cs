@@ -207,4 +207,30 @@ public sealed class CliTests(ITestOutputHelper testOutput) : SandboxScenarioTest
         Assert.StartsWith("commit ", lines[1], StringComparison.Ordinal);
         Assert.StartsWith("runtime .NET ", lines[2], StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Health_and_the_old_healthcheck_flag_ask_the_running_bot()
+    {
+        await S.StartBotAsync();
+        var listener = "--Http:Urls=" + S.Settings["Http:Urls"];
+
+        Assert.Equal(0, (await RunAsync("health", listener)).Exit);
+        Assert.Equal(0, (await RunAsync("--healthcheck", listener)).Exit);
+        await S.StopBotAsync();
+        Assert.Equal(1, (await RunAsync("--healthcheck", listener)).Exit);
+    }
+
+    [Fact]
+    public async Task Run_with_a_bad_configuration_stops_as_before_with_exit_code_2()
+    {
+        var settings = S.Settings;
+        settings["Matrix:UserId"] = "not-a-user-id";
+
+        var (exit, lines) = await RunAsync(Args("run", settings));
+
+        Assert.Equal(2, exit);
+        Assert.Equal("Doorman cannot start: the configuration has problems:", lines[0]);
+        Assert.Contains(lines, l => l.Contains("Matrix:UserId", StringComparison.Ordinal));
+        Assert.Equal(2, (await RunAsync(Args("run", settings)[1..])).Exit); // no verb: the same
+    }
 }
