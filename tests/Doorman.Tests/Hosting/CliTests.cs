@@ -233,4 +233,17 @@ public sealed class CliTests(ITestOutputHelper testOutput) : SandboxScenarioTest
         Assert.Contains(lines, l => l.Contains("Matrix:UserId", StringComparison.Ordinal));
         Assert.Equal(2, (await RunAsync(Args("run", settings)[1..])).Exit); // no verb: the same
     }
+
+    [Fact]
+    public async Task Check_names_a_listener_address_in_use()
+    {
+        await S.StartBotAsync(); // holds Http:Urls
+
+        var (exit, lines) = await RunAsync(Args("check", S.Settings));
+
+        Assert.Equal(1, exit);
+        var line = Assert.Single(lines, l => l.StartsWith("✗ HTTP listener address free:", StringComparison.Ordinal));
+        Assert.Contains("AddressAlreadyInUse", line, StringComparison.Ordinal);
+        Assert.Contains("set Http:Urls", line, StringComparison.Ordinal);
+    }
 }
