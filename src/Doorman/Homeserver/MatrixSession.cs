@@ -23,7 +23,7 @@ public sealed partial class MatrixSession(
     IOptions<MatrixOptions> options,
     ILogger<MatrixSession> logger)
 {
-    private const string StoredToken = "matrix.access_token";
+    internal const string StoredToken = "matrix.access_token";
     private const string StoredDevice = "matrix.device_id";
 
     private MatrixOptions Options => options.Value;

@@ -250,6 +250,14 @@ public sealed partial class LndPaymentBackend : IPaymentBackend, IDisposable
         }
     }
 
+    /// <summary>
+    /// For <c>doorman check</c>: reaches the node and reads one invoice (invoices:read), without what
+    /// <see cref="CheckHealthAsync"/> also does, storing the node's key. Creating an invoice (invoices:write) is not
+    /// tried: it would add one.
+    /// </summary>
+    internal Task ProbeAsync(CancellationToken cancellationToken) =>
+        ListInvoicesAsync(new ListInvoiceRequest { NumMaxInvoices = 1 }, "checking the node (ListInvoices)", cancellationToken);
+
     public void Dispose()
     {
         channel.Dispose();
