@@ -213,6 +213,17 @@ public sealed class CliTests(ITestOutputHelper testOutput) : SandboxScenarioTest
     {
         await S.StartBotAsync();
         var listener = "--Http:Urls=" + S.Settings["Http:Urls"];
+        // The bot is healthy once its first sync is done: wait for /healthz to say so before asking the probe.
+        using (var http = new HttpClient())
+        {
+            var healthz = new Uri(S.Settings["Http:Urls"]!.TrimEnd('/') + "/healthz");
+            var waited = System.Diagnostics.Stopwatch.StartNew();
+            while ((await http.GetAsync(healthz)).StatusCode != System.Net.HttpStatusCode.OK)
+            {
+                Assert.True(waited.Elapsed < Scenario.Patience, "the bot did not become healthy");
+                await Task.Delay(100);
+            }
+        }
 
         Assert.Equal(0, (await RunAsync("health", listener)).Exit);
         Assert.Equal(0, (await RunAsync("--healthcheck", listener)).Exit);
