@@ -83,9 +83,9 @@ public sealed partial class MatrixClient
         var first = await TryUploadSigningKeysAsync((JsonObject)body.DeepClone(), cancellationToken);
         if (first is null)
             return;
-        var session = Text(first["session"]);
+        var session = JsonText.Of(first["session"]);
         var flows = (first["flows"] as JsonArray ?? [])
-            .Select(f => (f?["stages"] as JsonArray ?? []).Select(s => Text(s) ?? "").ToList())
+            .Select(f => (f?["stages"] as JsonArray ?? []).Select(s => JsonText.Of(s) ?? "").ToList())
             .ToList();
         JsonObject auth;
         if (flows.Any(f => f is ["m.login.dummy"]))
@@ -113,8 +113,6 @@ public sealed partial class MatrixClient
         if (await TryUploadSigningKeysAsync(retry, cancellationToken) is not null)
             throw new MatrixException(HttpStatusCode.Unauthorized, ErrorCodes.Forbidden, "the homeserver refused the bot's authentication for publishing cross-signing keys");
     }
-
-    private static string? Text(JsonNode? node) => node is JsonValue value && value.TryGetValue(out string? text) ? text : null;
 
     /// <summary>Null when accepted; the 401 body of a user-interactive auth challenge otherwise. Other failures throw.</summary>
     private async Task<JsonObject?> TryUploadSigningKeysAsync(JsonObject body, CancellationToken cancellationToken)

@@ -298,14 +298,14 @@ public sealed partial class CryptoMachine : IDisposable
 
     private async Task ReceiveDecryptedToDeviceAsync(string sender, string senderKey, JsonObject payload, CancellationToken cancellationToken)
     {
-        var type = DeviceList.Text(payload["type"]);
+        var type = JsonText.Of(payload["type"]);
         if (type != "m.room_key" || payload["content"] is not JsonObject content)
             return; // m.dummy and anything else: the session itself was the point
-        if (DeviceList.Text(content["algorithm"]) != DeviceList.MegolmAlgorithm
-            || DeviceList.Text(content["room_id"]) is not { } roomId
-            || DeviceList.Text(content["session_id"]) is not { } sessionId
-            || DeviceList.Text(content["session_key"]) is not { } sessionKey
-            || DeviceList.Text(payload["keys"] is JsonObject keys ? keys["ed25519"] : null) is not { } senderEd25519)
+        if (JsonText.Of(content["algorithm"]) != DeviceList.MegolmAlgorithm
+            || JsonText.Of(content["room_id"]) is not { } roomId
+            || JsonText.Of(content["session_id"]) is not { } sessionId
+            || JsonText.Of(content["session_key"]) is not { } sessionKey
+            || JsonText.Of(payload["keys"] is JsonObject keys ? keys["ed25519"] : null) is not { } senderEd25519)
         {
             LogBadRoomKey(sender, "a field is missing or not a string");
             return;
@@ -372,9 +372,9 @@ public sealed partial class CryptoMachine : IDisposable
         }
         // CS API "m.olm.v1.curve25519-aes-sha2": these checks stop a sender from replaying a message meant for
         // another device, or claiming another user's keys.
-        if (DeviceList.Text(payload["sender"]) != e.Sender
-            || DeviceList.Text(payload["recipient"]) != UserId
-            || DeviceList.Text(payload["recipient_keys"] is JsonObject recipientKeys ? recipientKeys["ed25519"] : null) != Account.Ed25519Key)
+        if (JsonText.Of(payload["sender"]) != e.Sender
+            || JsonText.Of(payload["recipient"]) != UserId
+            || JsonText.Of(payload["recipient_keys"] is JsonObject recipientKeys ? recipientKeys["ed25519"] : null) != Account.Ed25519Key)
         {
             LogOlmFailed(e.Sender, "the plaintext names another sender or recipient");
             return null;
@@ -382,7 +382,7 @@ public sealed partial class CryptoMachine : IDisposable
         // The Curve25519 key must be one of the sender's published devices, and the Ed25519 key the plaintext claims
         // that device's: else anyone could pass a room key off as someone else's device. A device the list we hold
         // does not show (it may be new) is looked up again once.
-        var claimed = DeviceList.Text(payload["keys"] is JsonObject keys ? keys["ed25519"] : null);
+        var claimed = JsonText.Of(payload["keys"] is JsonObject keys ? keys["ed25519"] : null);
         var device = await SendingDeviceAsync(e.Sender, senderKey, cancellationToken);
         if (device is null)
         {
@@ -547,7 +547,7 @@ public sealed partial class CryptoMachine : IDisposable
             if (!key.Name.StartsWith(OneTimeKeyAlgorithm + ":", StringComparison.Ordinal) || key.Value.ValueKind != JsonValueKind.Object)
                 continue;
             var obj = JsonNode.Parse(key.Value.GetRawText())!.AsObject();
-            if (DeviceList.Text(obj["key"]) is { } value
+            if (JsonText.Of(obj["key"]) is { } value
                 && JsonSigning.Verify(obj, device.UserId, device.DeviceId, Base64Unpadded.Decode(device.Ed25519)))
                 return value;
         }
@@ -657,7 +657,7 @@ public sealed partial class CryptoMachine : IDisposable
             {
                 return RoomDecryption.Failed(DecryptionFailure.Invalid, "the plaintext is not a JSON object");
             }
-            if (DeviceList.Text(payload["room_id"]) != roomId || DeviceList.Text(payload["type"]) is not { } type || payload["content"] is not JsonObject content)
+            if (JsonText.Of(payload["room_id"]) != roomId || JsonText.Of(payload["type"]) is not { } type || payload["content"] is not JsonObject content)
                 return RoomDecryption.Failed(DecryptionFailure.Invalid, "the plaintext names another room, or has no type or content");
 
             using var document = JsonDocument.Parse(content.ToJsonString());

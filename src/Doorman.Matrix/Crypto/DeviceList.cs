@@ -63,16 +63,14 @@ public static class DeviceList
         {
             return null;
         }
-        if (Text(obj["user_id"]) != userId || Text(obj["device_id"]) != deviceId)
+        if (JsonText.Of(obj["user_id"]) != userId || JsonText.Of(obj["device_id"]) != deviceId)
             return null;
         var published = obj["keys"] as JsonObject;
-        var ed25519 = Text(published?[$"ed25519:{deviceId}"]);
-        var curve25519 = Text(published?[$"curve25519:{deviceId}"]);
+        var ed25519 = JsonText.Of(published?[$"ed25519:{deviceId}"]);
+        var curve25519 = JsonText.Of(published?[$"curve25519:{deviceId}"]);
         if (Base64Unpadded.TryDecode(ed25519) is not { Length: Ed25519KeyPair.KeySize } fingerprint
             || Base64Unpadded.TryDecode(curve25519) is not { Length: Curve25519KeyPair.KeySize })
             return null;
         return JsonSigning.Verify(obj, userId, deviceId, fingerprint) ? new DeviceInfo(userId, deviceId, ed25519!, curve25519!) : null;
     }
-
-    internal static string? Text(JsonNode? node) => node is JsonValue value && value.TryGetValue(out string? text) ? text : null;
 }

@@ -47,10 +47,10 @@ public static class EncryptedAttachment
     /// </summary>
     public static byte[] Decrypt(ReadOnlySpan<byte> ciphertext, JsonObject file)
     {
-        var k = (file["key"] as JsonObject)?["k"] is JsonValue kv && kv.TryGetValue(out string? kText) ? kText : null;
+        var k = JsonText.Of((file["key"] as JsonObject)?["k"]);
         var key = Base64Unpadded.TryDecode(k?.Replace('-', '+').Replace('_', '/'));
-        var iv = Base64Unpadded.TryDecode(file["iv"] is JsonValue ivv && ivv.TryGetValue(out string? ivText) ? ivText : null);
-        var hash = Base64Unpadded.TryDecode((file["hashes"] as JsonObject)?["sha256"] is JsonValue hv && hv.TryGetValue(out string? hText) ? hText : null);
+        var iv = Base64Unpadded.TryDecode(JsonText.Of(file["iv"]));
+        var hash = Base64Unpadded.TryDecode(JsonText.Of((file["hashes"] as JsonObject)?["sha256"]));
         if (key is not { Length: 32 } || iv is not { Length: 16 } || hash is not { Length: 32 })
             throw new CryptographicException("The file object's key, iv or sha256 hash is missing or malformed.");
         if (!CryptographicOperations.FixedTimeEquals(SHA256.HashData(ciphertext), hash))

@@ -13,8 +13,8 @@ namespace Doorman.Homeserver;
 /// <summary>
 /// The bot's end-to-end encryption: one <see cref="CryptoMachine"/> for its device, started with the Matrix session,
 /// and what the rest of the bot asks of it: take in a sync batch, decrypt an event, and send to a room encrypted
-/// when the room is (CS API "End-to-End Encryption"). Which rooms are encrypted is read from their state once and
-/// then followed in sync (encryption, once on, cannot be turned off). When the homeserver does not take the bot's
+/// when the room is (CS API "End-to-End Encryption"). Whether a room is encrypted is read from its state once and
+/// then followed in sync (encryption, once on, cannot be turned off), so sending asks the server nothing more. When the homeserver does not take the bot's
 /// keys, encryption is off with one warning, and encrypted rooms get plain-text answers.
 /// </summary>
 public sealed partial class BotCrypto(
@@ -116,9 +116,9 @@ public sealed partial class BotCrypto(
             && algorithm.ValueKind == JsonValueKind.String && algorithm.GetString() == DeviceList.MegolmAlgorithm
                 ? RoomEncryptionSettings.FromContent(content)
                 : null;
-        // Once on, encryption stays on (CS API "m.room.encryption"); an unencrypted room is asked again next time.
-        if (settings is not null)
-            _rooms[roomId] = settings;
+        // Kept either way: encryption, once on, stays on (CS API "m.room.encryption"), and a room turning it on later
+        // does so by an m.room.encryption event, which ReceiveAsync sees in the room's sync.
+        _rooms[roomId] = settings;
         return settings;
     }
 

@@ -52,6 +52,14 @@ public class SigningTests
             broken["signatures"]!["domain"]!["ed25519:1"] = bad;
             Assert.False(JsonSigning.Verify(broken, "domain", "1", SpecKey.PublicKey));
         }
+        foreach (var bad in new JsonNode?[] { "signatures", 5, new JsonArray(), null })
+        {
+            var broken = (JsonObject)obj.DeepClone();
+            broken["signatures"] = bad;
+            Assert.False(JsonSigning.Verify(broken, "domain", "1", SpecKey.PublicKey));
+            broken["signatures"] = new JsonObject { ["domain"] = bad?.DeepClone() };
+            Assert.False(JsonSigning.Verify(broken, "domain", "1", SpecKey.PublicKey));
+        }
     }
 
     [Fact]

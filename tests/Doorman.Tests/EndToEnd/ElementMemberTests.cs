@@ -109,15 +109,9 @@ internal static class ElementMember
         s.Log($"Element's member paid and was invited, {asked.ElapsedMilliseconds} ms after asking");
     }
 
-    private static async Task WaitForMembershipAsync(MatrixClient client, string roomId, string userId, string membership)
-    {
-        var waited = Stopwatch.StartNew();
-        while (await client.GetMembershipAsync(roomId, userId, default) != membership)
-        {
-            Assert.True(waited.Elapsed < Scenario.Patience, $"{userId} did not become '{membership}' in {roomId} in time");
-            await Task.Delay(100);
-        }
-    }
+    private static Task WaitForMembershipAsync(MatrixClient client, string roomId, string userId, string membership) =>
+        Eventually.UntilAsync(async () => await client.GetMembershipAsync(roomId, userId, default) == membership,
+            $"{userId} to be '{membership}' in {roomId}", Scenario.Patience);
 
     private static JsonElement Json(string json) => JsonDocument.Parse(json).RootElement.Clone();
 }

@@ -7,6 +7,8 @@ using Doorman.Tests.EndToEnd;
 using Microsoft.Data.Sqlite;
 using Xunit.Abstractions;
 
+using Doorman.Tests.Support;
+
 namespace Doorman.Tests.Hosting;
 
 /// <summary>
@@ -217,12 +219,8 @@ public sealed class CliTests(ITestOutputHelper testOutput) : SandboxScenarioTest
         using (var http = new HttpClient())
         {
             var healthz = new Uri(S.Settings["Http:Urls"]!.TrimEnd('/') + "/healthz");
-            var waited = System.Diagnostics.Stopwatch.StartNew();
-            while ((await http.GetAsync(healthz)).StatusCode != System.Net.HttpStatusCode.OK)
-            {
-                Assert.True(waited.Elapsed < Scenario.Patience, "the bot did not become healthy");
-                await Task.Delay(100);
-            }
+            await Eventually.UntilAsync(async () => (await http.GetAsync(healthz)).StatusCode == System.Net.HttpStatusCode.OK,
+                "/healthz to answer 200", Scenario.Patience);
         }
 
         Assert.Equal(0, (await RunAsync("health", listener)).Exit);

@@ -139,16 +139,8 @@ internal sealed class BtcPayTestBot : IAsyncDisposable
     }
 
     /// <summary>Waits until <paramref name="condition"/> holds, or fails the test after <see cref="Patience"/>.</summary>
-    public static async Task EventuallyAsync(Func<bool> condition, string what)
-    {
-        var deadline = TimeProvider.System.GetUtcNow() + Patience;
-        while (!condition())
-        {
-            if (TimeProvider.System.GetUtcNow() > deadline)
-                throw new TimeoutException($"timed out waiting for {what}");
-            await Task.Delay(20);
-        }
-    }
+    public static Task EventuallyAsync(Func<bool> condition, string what) =>
+        Eventually.UntilAsync(() => Task.FromResult(condition()), what, Patience);
 
     private static int FreePort()
     {
