@@ -49,7 +49,7 @@ public sealed class SyncLoopOptions
 }
 
 /// <summary>
-/// The sync loop (CS API §"Syncing"): upload the filter once, sync with timeout 0 first and after errors and 30 s
+/// The sync loop (CS API §"Syncing"): upload the filter once, sync with timeout 0 first in each run and after errors and 30 s
 /// otherwise, hand each batch to the handler, and store <c>next_batch</c> only after the handler returns — so a
 /// crash repeats a batch (the handler deduplicates by event id) instead of losing it. Failures back off with
 /// full jitter from 1 s to 5 min, logged once per outage and once on recovery. An invalid token ends the loop
@@ -75,6 +75,7 @@ public sealed partial class SyncLoop(MatrixClient client, ISyncStateStore store,
         var filterId = state.FilterJson == options.FilterJson ? state.FilterId : null;
         var since = state.Since;
         var failures = 0;
+        var caughtUp = false;
         var refusedFilter = false;
         DateTimeOffset? outageStarted = null;
 
@@ -90,7 +91,11 @@ public sealed partial class SyncLoop(MatrixClient client, ISyncStateStore store,
                 }
 
                 var initial = since is null;
-                var timeout = initial || failures > 0 ? TimeSpan.Zero : options.LongPollTimeout;
+                // The first request of a run catches up at once, so /healthz soon says so. A long-poll with the stored
+                // token would wait for news, and on Synapse could join the poll the previous run left open with the same
+                // token and timeout (identical requests share one computation, SyncRestServlet's request key), which
+                // answers only at its timeout: the first command after a restart waited 27 s that way.
+                var timeout = !caughtUp || failures > 0 ? TimeSpan.Zero : options.LongPollTimeout;
                 SyncResponse response;
                 try
                 {
@@ -118,6 +123,7 @@ public sealed partial class SyncLoop(MatrixClient client, ISyncStateStore store,
                 if (response.CountSkippedEvents() is { Count: > 0 } skipped)
                     LogSkippedEvents(skipped.Count, skipped.ToString());
                 await HandleToTheEndAsync(new SyncBatch(response, initial), cancellationToken);
+                caughtUp = true;
                 since = response.NextBatch;
                 refusedFilter = false;
 
