@@ -10,13 +10,13 @@
 #   tests/synapse/synapse.sh env     print the variables the Synapse tests read (source it after start)
 #
 # Environment: DOORMAN_SYNAPSE_ROOT (default /var/tmp/doorman-synapse-root), DOORMAN_SYNAPSE_PORT (8448 is
-# federation's; we take 18008), DOORMAN_SYNAPSE_SECRET (registration shared secret).
+# federation's; we take 18008), DOORMAN_SYNAPSE_SECRET (registration shared secret), DEBIAN_MIRROR (default:
+# the machine's apt sources).
 set -euo pipefail
 ROOT=${DOORMAN_SYNAPSE_ROOT:-/var/tmp/doorman-synapse-root}
 PORT=${DOORMAN_SYNAPSE_PORT:-18008}
 SECRET=${DOORMAN_SYNAPSE_SECRET:-doorman-test-shared-secret}
 PIDFILE=$ROOT.pid
-MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
 log() { echo "synapse.sh: $*" >&2; }
 
@@ -36,9 +36,11 @@ build_root() {
     log "installing debootstrap"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
   }
-  log "building a Debian sid root in $ROOT (about 2.5 minutes on a fresh machine)"
+  # The machine's own Debian mirror, from its apt sources (.ci/debian-mirror; DEBIAN_MIRROR overrides).
+  local mirror; mirror=$("$(dirname "$0")/../../.ci/debian-mirror") || return 1
+  log "building a Debian sid root in $ROOT from $mirror (about 2.5 minutes on a fresh machine)"
   rm -rf "$ROOT.partial"
-  debootstrap --variant=minbase sid "$ROOT.partial" "$MIRROR" >"$ROOT.debootstrap.log" 2>&1 \
+  debootstrap --variant=minbase sid "$ROOT.partial" "$mirror" >"$ROOT.debootstrap.log" 2>&1 \
     || { log "debootstrap failed; last lines:"; tail -5 "$ROOT.debootstrap.log" >&2; return 1; }
   # No service may start inside the root while packages install.
   printf '#!/bin/sh\nexit 101\n' >"$ROOT.partial/usr/sbin/policy-rc.d"
