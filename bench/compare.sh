@@ -5,7 +5,9 @@
 #   bench/compare.sh [RUNS]        RUNS rounds (default 5); each round runs both bots with replies and sync-only,
 #                                  alternating which bot goes first. Results: bench/results/<time>/.
 # Environment: BATCHES (200), EVENTS (500 per batch), IDLE (10 s before reading the idle RSS);
-#              AOT=1 adds a third bot: the same Doorman.Bench published with Native AOT (needs clang; ~2 min to build).
+#              SHIPPED=0 leaves out the shipped form: Doorman.Bench as bench/publish.sh builds it (ReadyToRun composite,
+#              self-contained; ~2 min to build), bench/out/Doorman.Bench;
+#              AOT=1 adds the same Doorman.Bench published with Native AOT (needs clang; ~2 min to build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
@@ -22,6 +24,11 @@ if [ ! -d bench/matrix-bot-sdk/node_modules/matrix-bot-sdk ]; then
 fi
 
 bots=(doorman sdk)
+if [ "${SHIPPED:-1}" = 1 ]; then
+  echo "compare: publishing Doorman.Bench in the shipped form (bench/publish.sh)"
+  bench/publish.sh
+  bots+=(shipped)
+fi
 if [ "${AOT:-0}" = 1 ]; then
   echo "compare: publishing Doorman.Bench with Native AOT"
   linker=()
@@ -73,6 +80,7 @@ for round in $(seq "$runs"); do
       case $bot in
         doorman) one Doorman.Bench "$mode" "$round" "${doorman[@]}" ;;
         sdk) one matrix-bot-sdk "$mode" "$round" "${sdk[@]}" ;;
+        shipped) one "Doorman.Bench (shipped: ReadyToRun)" "$mode" "$round" bench/out/Doorman.Bench ;;
         aot) one "Doorman.Bench (Native AOT)" "$mode" "$round" bench/Doorman.Bench/bin/aot/Doorman.Bench ;;
       esac
     done
