@@ -73,6 +73,7 @@ build() {
     -v "$packages:/root/.nuget/packages" -v "$HOME/.nuget/NuGet:/root/.nuget/NuGet:ro" \
     -v /etc/ssl/certs:/etc/ssl/certs:ro \
     . >"$WORK/build.log" 2>&1 || { log "podman build failed; last lines:"; tail -15 "$WORK/build.log" >&2; return 1; }
+  podman image prune -f >/dev/null  # the build stages of this and earlier builds
   log "built $IMAGE in $(( $(date +%s) - started )) s: $(podman image inspect --format '{{.Size}}' "$IMAGE" | numfmt --to=iec) ($BASE: $(podman image inspect --format '{{.Size}}' "$BASE" | numfmt --to=iec))"
 }
 

@@ -142,6 +142,37 @@ public sealed class CliTests(ITestOutputHelper testOutput) : SandboxScenarioTest
         Assert.Contains(lines, l => l.StartsWith("✓ BTCPay payments are seen by polling every 00:00:30", StringComparison.Ordinal));
     }
 
+    /// <summary>With <c>PublicUrl</c> the bot registers its own BTCPay webhook at start; check says whether it is there, and registers nothing.</summary>
+    [Fact]
+    public async Task Check_says_whether_the_bots_BTCPay_webhook_is_registered_and_registers_none_itself()
+    {
+        await GatedRoomAsync();
+        await using var btcPay = await BtcPayTestPayments.StartAsync(webhooks: true);
+        void UseBtcPay(Dictionary<string, string?> settings)
+        {
+            foreach (var key in settings.Keys.Where(k => k.StartsWith("Payments:", StringComparison.Ordinal)).ToList())
+                settings.Remove(key);
+            btcPay.Configure(settings, new Uri(settings["Http:Urls"]! + "/"));
+        }
+        var settings = S.Settings;
+        UseBtcPay(settings);
+        var webhook = settings["Http:Urls"] + "/webhooks/btcpay";
+
+        var (exit, lines) = await RunAsync(Args("check", settings));
+        Assert.Equal(0, exit);
+        Assert.Contains($"✓ BTCPay payments are seen by webhook for {webhook} not registered yet (the bot registers it at start)", lines);
+        Assert.Empty(btcPay.Server.Webhooks);
+
+        await S.StartBotAsync(UseBtcPay);
+        await Eventually.UntilAsync(() => Task.FromResult(btcPay.Server.Webhooks.Count == 1), "the bot to register its webhook", Scenario.Patience);
+        await S.StopBotAsync();
+
+        (exit, lines) = await RunAsync(Args("check", settings));
+        Assert.Equal(0, exit);
+        Assert.Contains($"✓ BTCPay payments are seen by webhook registered for {webhook}", lines);
+        Assert.Single(btcPay.Server.Webhooks);
+    }
+
     [Fact]
     public async Task Check_names_a_gated_room_where_the_bot_lacks_power()
     {
