@@ -1,8 +1,7 @@
 using System.Net.Http.Json;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json.Nodes;
 using Doorman.Sandbox.Homeserver;
+using Doorman.Sandbox.Players;
 
 namespace Doorman.Tests.EndToEnd;
 
@@ -90,14 +89,13 @@ public sealed class SynapseTestHomeserver : ITestHomeserver
     public const string UrlVariable = "DOORMAN_SYNAPSE_URL";
     public const string SecretVariable = "DOORMAN_SYNAPSE_SECRET";
 
-    private readonly HttpClient _http;
-    private readonly string _secret;
+    private readonly SynapseAdmin _admin;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _passwords = new(StringComparer.Ordinal);
 
     private SynapseTestHomeserver(Uri url, string secret)
     {
         Url = url;
-        _secret = secret;
-        _http = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(30) };
+        _admin = new SynapseAdmin(url, secret);
     }
 
     public string Kind => "synapse";
@@ -112,57 +110,23 @@ public sealed class SynapseTestHomeserver : ITestHomeserver
             ? new SynapseTestHomeserver(new Uri(url.TrimEnd('/') + "/"), Environment.GetEnvironmentVariable(SecretVariable) ?? "doorman-test-shared-secret")
             : null;
 
-    public Task<(string UserId, string AccessToken)> RegisterAsync(string localpart, CancellationToken cancellationToken = default) =>
-        RegisterAsync(localpart, admin: false, cancellationToken);
-
-    /// <summary>
-    /// Lifts Synapse's message rate limit (which also counts invites and kicks) for <paramref name="userId"/>, as the
-    /// README tells operators to do for the bot: Synapse admin API, <c>POST /_synapse/admin/v1/users/&lt;user_id&gt;/override_ratelimit</c>
-    /// with zeros, which means "no limit". Done by a server admin registered for it.
-    /// </summary>
-    public async Task ExemptFromRateLimitsAsync(string userId, CancellationToken cancellationToken = default)
+    public async Task<(string UserId, string AccessToken)> RegisterAsync(string localpart, CancellationToken cancellationToken = default)
     {
-        var (_, adminToken) = await RegisterAsync("admin", admin: true, cancellationToken);
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"_synapse/admin/v1/users/{Uri.EscapeDataString(userId)}/override_ratelimit")
-        {
-            Content = JsonContent.Create(new JsonObject { ["messages_per_second"] = 0, ["burst_count"] = 0 }),
-        };
-        request.Headers.Authorization = new("Bearer", adminToken);
-        using var response = await _http.SendAsync(request, cancellationToken);
-        if (!response.IsSuccessStatusCode)
-            throw new InvalidOperationException($"Synapse refused to lift {userId}'s rate limit: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(cancellationToken)}");
+        var (userId, token, password) = await _admin.RegisterAsync(localpart, cancellationToken: cancellationToken);
+        _passwords[userId] = password;
+        return (userId, token);
     }
 
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _passwords = new(StringComparer.Ordinal);
+    /// <inheritdoc cref="SynapseAdmin.ExemptFromRateLimitsAsync"/>
+    public Task ExemptFromRateLimitsAsync(string userId, CancellationToken cancellationToken = default) =>
+        _admin.ExemptFromRateLimitsAsync(userId, cancellationToken);
 
     public Task<string> LoginNewDeviceAsync(string userId, string deviceName, CancellationToken cancellationToken = default) =>
         PasswordLogin.LoginAsync(Url, userId, _passwords[userId], deviceName, cancellationToken);
 
-    private async Task<(string UserId, string AccessToken)> RegisterAsync(string localpart, bool admin, CancellationToken cancellationToken)
-    {
-        var username = $"{localpart}-{Guid.NewGuid():N}"[..Math.Min(localpart.Length + 9, 60)].ToLowerInvariant();
-        var password = Guid.NewGuid().ToString("N");
-        var nonce = (await _http.GetFromJsonAsync<JsonObject>("_synapse/admin/v1/register", cancellationToken))!["nonce"]!.GetValue<string>();
-        // Synapse's shared-secret registration: HMAC-SHA1 over nonce, user, password and "admin" or "notadmin", NUL-separated.
-        // SHA-1 is Synapse's choice, not ours (CA5350).
-#pragma warning disable CA5350
-        var mac = Convert.ToHexStringLower(HMACSHA1.HashData(Encoding.UTF8.GetBytes(_secret),
-            Encoding.UTF8.GetBytes($"{nonce}\0{username}\0{password}\0{(admin ? "admin" : "notadmin")}")));
-#pragma warning restore CA5350
-        using var response = await _http.PostAsJsonAsync("_synapse/admin/v1/register",
-            new JsonObject { ["nonce"] = nonce, ["username"] = username, ["password"] = password, ["admin"] = admin, ["mac"] = mac },
-            cancellationToken);
-        var body = await response.Content.ReadAsStringAsync(cancellationToken);
-        if (!response.IsSuccessStatusCode)
-            throw new InvalidOperationException($"Synapse refused to register {username}: {(int)response.StatusCode} {body}");
-        var json = JsonNode.Parse(body)!;
-        _passwords[json["user_id"]!.GetValue<string>()] = password;
-        return (json["user_id"]!.GetValue<string>(), json["access_token"]!.GetValue<string>());
-    }
-
     public ValueTask DisposeAsync()
     {
-        _http.Dispose();
+        _admin.Dispose();
         return ValueTask.CompletedTask;
     }
 }
