@@ -30,14 +30,8 @@ public sealed class ImageTests(ITestOutputHelper output) : SynapseScenarioTests(
         try
         {
             container = await StartContainerAsync(volume, environment, healthz);
-            var (roomId, alias) = await S.OwnerMakesRoomAsync();
-            await S.OwnerGatesAsync(roomId, "21 sats per 30d");
-            var dm = await S.MemberOpensDmAsync();
-            var bolt11 = await S.MemberAsksToJoinAsync(dm, alias);
-            var paid = Stopwatch.StartNew();
-            await S.Payments.PayAsync(bolt11);
-            await S.Member.WaitForInviteAsync(roomId, Scenario.Patience);
-            Output.WriteLine($"FIGURE image on Synapse, bot exempt from rate limits: settle→invite {paid.Elapsed.TotalMilliseconds:F0} ms");
+            var (_, alias, dm, settleToInvite) = await Scenarios.GatePayInviteAsync(S, "21 sats per 30d");
+            Output.WriteLine($"FIGURE image on Synapse, bot exempt from rate limits: settle→invite {settleToInvite.TotalMilliseconds:F0} ms");
             await S.Member.WaitForMessageAsync(dm, body => body.Contains("welcome", StringComparison.OrdinalIgnoreCase), Scenario.Patience);
 
             // A new container, not a restart of the old one: only the volume carries the state over.

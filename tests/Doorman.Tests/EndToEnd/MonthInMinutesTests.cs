@@ -205,6 +205,9 @@ public sealed class MonthInMinutesTests(ITestOutputHelper output) : IAsyncLifeti
     /// <summary>Knocks, then joins the DM the bot opens to send the invoice; returns the DM.</summary>
     private static async Task<string> KnockAsync(Player who, string roomId)
     {
+        // A real client has published its device keys long before it knocks; so must this one (its first sync does),
+        // or the bot's encrypted invoice, sent at once, has no device of theirs to go to.
+        await who.PumpAsync(TimeSpan.Zero);
         await who.Client.KnockAsync(roomId, null, default);
         var dm = await who.WaitForNewInviteAsync([roomId], Scenario.Patience);
         await who.Client.JoinAsync(dm, null, null, default);

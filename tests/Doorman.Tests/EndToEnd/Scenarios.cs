@@ -8,16 +8,14 @@ namespace Doorman.Tests.EndToEnd;
 public static class Scenarios
 {
     /// <summary>
-    /// The walking skeleton: the owner gates a room, the member asks in a DM, pays on the Lightning node, is
-    /// invited within 2 s, joins, and when the paid period is over is removed and told how to come back.
-    /// Returns the time from payment to invite. On Synapse the invite shares the bot's message rate limit with the
-    /// invoice it has just sent, so it may wait out a 429 first: that bound is looser, and the figure is reported.
+    /// With the bot running: the owner makes a room and gates it at <paramref name="price"/>, the member asks in a DM and
+    /// pays, and the member's sync shows the invite. Returns the room, its alias, the DM and the time from payment to invite.
     /// </summary>
-    public static async Task<TimeSpan> PayJoinExpireAsync(Scenario s, string? roomVersion = null, double inviteWithinSeconds = 2)
+    public static async Task<(string RoomId, string Alias, string Dm, TimeSpan SettleToInvite)> GatePayInviteAsync(Scenario s, string price,
+        string? roomVersion = null)
     {
-        await s.StartBotAsync();
         var (roomId, alias) = await s.OwnerMakesRoomAsync(roomVersion);
-        await s.OwnerGatesAsync(roomId, "10 sats per 8s");
+        await s.OwnerGatesAsync(roomId, price);
         var dm = await s.MemberOpensDmAsync();
         var bolt11 = await s.MemberAsksToJoinAsync(dm, alias);
 
@@ -26,6 +24,19 @@ public static class Scenarios
         await s.Member.WaitForInviteAsync(roomId, Scenario.Patience);
         var settleToInvite = paid.Elapsed;
         s.Log($"member paid; invited after {settleToInvite.TotalMilliseconds:F0} ms");
+        return (roomId, alias, dm, settleToInvite);
+    }
+
+    /// <summary>
+    /// The walking skeleton: the owner gates a room, the member asks in a DM, pays on the Lightning node, is
+    /// invited within 2 s, joins, and when the paid period is over is removed and told how to come back.
+    /// Returns the time from payment to invite. On Synapse the invite shares the bot's message rate limit with the
+    /// invoice it has just sent, so it may wait out a 429 first: that bound is looser, and the figure is reported.
+    /// </summary>
+    public static async Task<TimeSpan> PayJoinExpireAsync(Scenario s, string? roomVersion = null, double inviteWithinSeconds = 2)
+    {
+        await s.StartBotAsync();
+        var (roomId, alias, dm, settleToInvite) = await GatePayInviteAsync(s, "10 sats per 8s", roomVersion);
         Assert.True(settleToInvite < TimeSpan.FromSeconds(inviteWithinSeconds), $"invited {settleToInvite} after paying; the bound is {inviteWithinSeconds} s");
 
         await s.Member.Client.JoinAsync(roomId, null, null, default);
