@@ -579,6 +579,24 @@ public sealed partial class CryptoMachine : IDisposable
 
     // ---- Devices ----
 
+    /// <summary>
+    /// Whether the user has published at least one device with keys, asking the server when their list is not known
+    /// or is outdated. Element encrypts a new DM only when this holds for every invitee: otherwise the person could
+    /// never read it.
+    /// </summary>
+    public async Task<bool> HasDevicesAsync(string userId, CancellationToken cancellationToken)
+    {
+        await _lock.WaitAsync(cancellationToken);
+        try
+        {
+            return (await DevicesOfAsync([userId], cancellationToken)).Count > 0;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
     private Task<UserDevices?> GetDevicesAsync(string userId, CancellationToken cancellationToken) =>
         GetAsync(DevicesKind, userId, CryptoStateJson.Default.UserDevices, cancellationToken);
 

@@ -39,6 +39,9 @@ public sealed class Player : IDisposable
 
     public string UserId { get; }
 
+    /// <summary>False: a client without end-to-end encryption, which publishes no keys and reads no encrypted events.</summary>
+    public bool Encryption { get; init; } = true;
+
     public MatrixClient Client { get; }
 
     /// <summary>Rooms this player has been invited to (as its sync showed).</summary>
@@ -72,7 +75,7 @@ public sealed class Player : IDisposable
     /// <summary>Publishes the device's keys, once, before the player first talks or listens.</summary>
     private async Task EnsureCryptoAsync(CancellationToken cancellationToken)
     {
-        if (_cryptoTried)
+        if (_cryptoTried || !Encryption)
             return;
         await _cryptoStart.WaitAsync(cancellationToken);
         try

@@ -66,6 +66,10 @@ public sealed partial class BotCrypto(
         LogOn(deviceId, machine.FingerprintKey);
     }
 
+    /// <summary>Whether a new DM with the user can be encrypted: encryption is on and the user has a device with keys.</summary>
+    public async Task<bool> CanEncryptToAsync(string userId, CancellationToken cancellationToken) =>
+        _machine is { } machine && await machine.HasDevicesAsync(userId, cancellationToken);
+
     /// <summary>Takes in what a sync batch brings for the device, and which rooms turned encryption on.</summary>
     public async Task ReceiveAsync(SyncResponse response, CancellationToken cancellationToken)
     {

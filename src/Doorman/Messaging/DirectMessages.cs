@@ -57,13 +57,15 @@ public sealed class DirectMessages(MatrixClient matrix, BotCrypto crypto, Databa
                 await database.WriteAsync(tx => rooms.LeaveAsync(tx, existing, time.GetUtcNow()), cancellationToken);
             }
 
-            // Encrypted, as Element makes a new DM, when the bot can read encrypted rooms (CS API "m.room.encryption").
+            // Encrypted, as Element makes a new DM (CS API "m.room.encryption"), when the bot can read encrypted rooms
+            // and, as Element also checks, the person has a device with keys: else they could never read it.
+            var encrypted = await crypto.CanEncryptToAsync(userId, cancellationToken);
             var roomId = await matrix.CreateRoomAsync(new CreateRoomRequest
             {
                 Preset = CreateRoomRequest.TrustedPrivateChat,
                 IsDirect = true,
                 Invite = [userId],
-                InitialState = crypto.IsOn ? [EncryptionState] : null,
+                InitialState = encrypted ? [EncryptionState] : null,
             }, cancellationToken);
             await database.WriteAsync(tx => rooms.SetAsync(tx, userId, roomId, time.GetUtcNow()), cancellationToken);
             await MirrorAsync(userId, roomId, cancellationToken);
