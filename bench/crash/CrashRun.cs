@@ -125,7 +125,8 @@ internal static class CrashRun
 
                 // The run: kills and purchases at once.
                 var perMember = options.Purchases / options.Members;
-                var load = new Load(lightning, rooms, TimeSpan.FromSeconds(options.PatienceSeconds), TimeSpan.FromSeconds(options.ThinkSeconds), options.Seed);
+                var load = new Load(lightning, rooms, TimeSpan.FromSeconds(options.PatienceSeconds), TimeSpan.FromSeconds(options.ThinkSeconds), options.Seed,
+                    () => killer.Serving);
                 killer.Begin();
                 bot.Note("the kills begin");
                 var loadStarted = Stopwatch.GetTimestamp();
@@ -171,9 +172,9 @@ internal static class CrashRun
                 var inv = CultureInfo.InvariantCulture;
                 output.WriteLine();
                 output.WriteLine(string.Create(inv, $"Crash run: seed {options.Seed}, {Environment.ProcessorCount} cores, .NET {Environment.Version}, bot {botDll}"));
-                output.WriteLine(string.Create(inv, $"  purchases paid:            {load.Purchases} ({options.Members} members × {perMember}, {rooms.Count} rooms; {load.Asks} asks, {load.AskedAgain} of them repeats after {options.PatienceSeconds} s without an answer)"));
+                output.WriteLine(string.Create(inv, $"  purchases paid:            {load.Purchases} ({options.Members} members × {perMember}, {rooms.Count} rooms; {load.Asks} asks, {load.AskedAgain} of them repeats after {options.PatienceSeconds} s without an answer; {load.PaidWhileDown} paid while the bot was down)"));
                 output.WriteLine(string.Create(inv, $"  controls:                  {options.Controls}, holding {load.ControlInvoices.Count} unpaid invoices"));
-                output.WriteLine(string.Create(inv, $"  kills (SIGKILL):           {kills.Count} ({killsDuringLoad} while purchases ran; {kills.Count(k => k.DuringStartUp)} timed into start-up, {kills.Count(k => !k.WasServing)} of them before it served)"));
+                output.WriteLine(string.Create(inv, $"  kills (SIGKILL):           {kills.Count} ({killsDuringLoad} while purchases ran; {kills.Count(k => k.DuringStartUp)} timed into start-up, {kills.Count(k => !k.WasServing)} of them before it served; {kills.Count(k => k.PendingWork > 0)} with messages, invites or commands pending)"));
                 output.WriteLine(string.Create(inv, $"  restarts:                  {bot.Starts - 1}; start → serving p50 {Quantile(restartTimes, 0.5):F2} s, max {(restartTimes.Length > 0 ? restartTimes[^1] : double.NaN):F2} s"));
                 output.WriteLine(string.Create(inv, $"  longest gap in service:    {longest?.Seconds:F2} s (kill at {longest?.DownAtSeconds:F1} s, serving again at {longest?.UpAtSeconds:F1} s, {longest?.Kills} kills in it); {outages.Count} gaps, mean {(outages.Count > 0 ? outages.Average(o => o.Seconds) : 0):F2} s"));
                 output.WriteLine(string.Create(inv, $"  invoices settled (node):   {audit.InvoicesSettled}"));

@@ -3,7 +3,8 @@ using System.Diagnostics;
 namespace Doorman.Crash;
 
 /// <summary>One SIGKILL: when (seconds since the killing began), and whether the bot was serving at that moment.</summary>
-internal sealed record Kill(int Number, double AtSeconds, bool WasServing, bool DuringStartUp);
+/// <param name="PendingWork">Messages, invites and inbox items the bot reported pending just before (null: it did not answer).</param>
+internal sealed record Kill(int Number, double AtSeconds, bool WasServing, bool DuringStartUp, double? PendingWork);
 
 /// <summary>A gap in service: from the kill of a serving bot to its successor's first 200 on <c>/healthz</c>.</summary>
 internal sealed record Outage(double DownAtSeconds, double UpAtSeconds, int Kills)
@@ -128,9 +129,10 @@ internal sealed class Killer(BotProcess bot, Random random, TimeSpan minUp, Time
                     await Task.Delay(Poll, cancellationToken);
                 await Task.Delay(minUp + (maxUp - minUp) * random.NextDouble(), cancellationToken);
             }
+            var pending = await bot.OutboxDepthAsync(cancellationToken);
             lock (_lock)
             {
-                _kills.Add(new Kill(i, Now(), _serving, duringStartUp));
+                _kills.Add(new Kill(i, Now(), _serving, duringStartUp, pending));
                 if (_serving)
                     _downAt = Now();
                 _serving = false;

@@ -21,7 +21,7 @@ internal sealed record Payment(string PaymentHash, string UserId, string RoomId,
 /// or is starting) asks again, as a person would; every invoice received is paid once, by the node, however many times
 /// it was sent. Controls ask and never pay.
 /// </summary>
-internal sealed class Load(SandboxLightningNode lightning, IReadOnlyList<GatedRoom> rooms, TimeSpan patience, TimeSpan think, int seed)
+internal sealed class Load(SandboxLightningNode lightning, IReadOnlyList<GatedRoom> rooms, TimeSpan patience, TimeSpan think, int seed, Func<bool> botServing)
 {
     /// <summary>How long a member waits for the invite or the receipt after paying before it is counted as lost.</summary>
     private static readonly TimeSpan PaidPatience = TimeSpan.FromSeconds(180);
@@ -33,6 +33,7 @@ internal sealed class Load(SandboxLightningNode lightning, IReadOnlyList<GatedRo
     private int _asks;
     private int _askedAgain;
     private int _purchases;
+    private int _paidWhileDown;
 
     public IReadOnlyDictionary<string, Payment> Paid => _paid;
 
@@ -48,6 +49,9 @@ internal sealed class Load(SandboxLightningNode lightning, IReadOnlyList<GatedRo
     public int AskedAgain => _askedAgain;
 
     public int Purchases => _purchases;
+
+    /// <summary>Invoices paid while the bot was not serving: found by its catch-up at start, not its live stream.</summary>
+    public int PaidWhileDown => _paidWhileDown;
 
     /// <summary>Runs every member's purchases, <paramref name="concurrency"/> members at a time; controls first.</summary>
     public Task RunAsync(IReadOnlyList<Member> members, int purchasesPerMember, int concurrency, CancellationToken cancellationToken) =>
@@ -82,6 +86,8 @@ internal sealed class Load(SandboxLightningNode lightning, IReadOnlyList<GatedRo
         _paid[hash] = new Payment(hash, player.UserId, room.RoomId, command, paidAt);
         await lightning.PayAsync(hash, cancellationToken: cancellationToken);
         Interlocked.Increment(ref _purchases);
+        if (!botServing())
+            Interlocked.Increment(ref _paidWhileDown);
         try
         {
             if (command == "join")
