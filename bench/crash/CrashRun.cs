@@ -12,6 +12,7 @@ namespace Doorman.Crash;
 /// <summary>The run's knobs; see Program.cs for the options that set them.</summary>
 internal sealed record CrashOptions(
     int Kills = 25,
+    int FirstStartKills = 5,
     int Purchases = 500,
     int Members = 50,
     int Rooms = 5,
@@ -77,6 +78,15 @@ internal static class CrashRun
         try
         {
             bot.Start();
+            // The very first start, on a fresh database, does what no later start does: migrations, the key file, the
+            // device's first keys. Killed at random moments of its first 2.5 s, before the run proper.
+            var firstStart = new Random(options.Seed + 1);
+            for (var i = 0; i < options.FirstStartKills; i++)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(firstStart.NextDouble() * 2.5), cancellationToken);
+                bot.Kill();
+                bot.Start();
+            }
             var killer = new Killer(bot, new Random(options.Seed), TimeSpan.FromSeconds(options.MinUpSeconds), TimeSpan.FromSeconds(options.MaxUpSeconds),
                 options.StartUpKills);
             using var stopWatching = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -175,6 +185,7 @@ internal static class CrashRun
                 output.WriteLine(string.Create(inv, $"  purchases paid:            {load.Purchases} ({options.Members} members × {perMember}, {rooms.Count} rooms; {load.Asks} asks, {load.AskedAgain} of them repeats after {options.PatienceSeconds} s without an answer; {load.PaidWhileDown} paid while the bot was down)"));
                 output.WriteLine(string.Create(inv, $"  controls:                  {options.Controls}, holding {load.ControlInvoices.Count} unpaid invoices"));
                 output.WriteLine(string.Create(inv, $"  kills (SIGKILL):           {kills.Count} ({killsDuringLoad} while purchases ran; {kills.Count(k => k.DuringStartUp)} timed into start-up, {kills.Count(k => !k.WasServing)} of them before it served; {kills.Count(k => k.PendingWork > 0)} with messages, invites or commands pending)"));
+                output.WriteLine(string.Create(inv, $"  first-start kills:         {options.FirstStartKills} (before setup, at random in the first 2.5 s of a start on a fresh database)"));
                 output.WriteLine(string.Create(inv, $"  restarts:                  {bot.Starts - 1}; start → serving p50 {Quantile(restartTimes, 0.5):F2} s, max {(restartTimes.Length > 0 ? restartTimes[^1] : double.NaN):F2} s"));
                 output.WriteLine(string.Create(inv, $"  longest gap in service:    {longest?.Seconds:F2} s (kill at {longest?.DownAtSeconds:F1} s, serving again at {longest?.UpAtSeconds:F1} s, {longest?.Kills} kills in it); {outages.Count} gaps, mean {(outages.Count > 0 ? outages.Average(o => o.Seconds) : 0):F2} s"));
                 output.WriteLine(string.Create(inv, $"  invoices settled (node):   {audit.InvoicesSettled}"));
@@ -185,10 +196,16 @@ internal static class CrashRun
                 var settleToInvite = load.SettleToInviteMs.Order().ToArray();
                 output.WriteLine(string.Create(inv, $"  settle → member sees invite: p50 {Quantile(settleToInvite, 0.5):F0} ms, p99 {Quantile(settleToInvite, 0.99):F0} ms, max {(settleToInvite.Length > 0 ? settleToInvite[^1] : double.NaN):F0} ms ({settleToInvite.Length} joins, kills included)"));
                 var problems = load.Failures.Concat(audit.Breaches).ToList();
+                // The crashes must not cost the bot its encryption (src/Doorman/Homeserver/BotCrypto.cs logs which it is at each start).
+                var crypto = File.ReadLines(logPath).LastOrDefault(l => l.Contains("End-to-end encryption is", StringComparison.Ordinal));
+                if (crypto?.Contains("End-to-end encryption is on", StringComparison.Ordinal) != true)
+                    problems.Add("end-to-end encryption is not on at the last start: " + (crypto?.Trim() ?? "not logged"));
                 output.WriteLine($"  duplicates or breaches found: {problems.Count}");
                 foreach (var problem in problems.Take(50))
                     output.WriteLine("    " + problem);
                 output.WriteLine($"  bot log: {logPath}");
+                foreach (var line in LogSummary(logPath))
+                    output.WriteLine("    " + line);
                 exitCode = problems.Count == 0 ? 0 : 1;
                 return exitCode;
             }
@@ -215,6 +232,29 @@ internal static class CrashRun
                 output.WriteLine($"kept {dataDir} (the bot's log, database and the node's files)");
             }
         }
+    }
+
+    /// <summary>
+    /// The bot's warnings and errors, by kind (the console format puts the level and category on one line and the message
+    /// on the next), and whether end-to-end encryption came up at the last start.
+    /// </summary>
+    private static IEnumerable<string> LogSummary(string logPath)
+    {
+        var lines = File.ReadAllLines(logPath);
+        var kinds = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i + 1 < lines.Length; i++)
+        {
+            if (!lines[i].StartsWith("warn:", StringComparison.Ordinal) && !lines[i].StartsWith("fail:", StringComparison.Ordinal)
+                && !lines[i].StartsWith("crit:", StringComparison.Ordinal))
+                continue;
+            var message = lines[i + 1].Trim();
+            var key = lines[i][..4] + " " + (message.Length > 110 ? message[..110] + "…" : message);
+            kinds[key] = kinds.GetValueOrDefault(key) + 1;
+        }
+        foreach (var (kind, count) in kinds.OrderByDescending(k => k.Value).Take(8))
+            yield return string.Create(CultureInfo.InvariantCulture, $"{count,5} × {kind}");
+        var lastCrypto = lines.LastOrDefault(l => l.Contains("End-to-end encryption is", StringComparison.Ordinal));
+        yield return "encryption at the last start: " + (lastCrypto?.Trim() ?? "not logged");
     }
 
     private static double Quantile(double[] sorted, double q) =>

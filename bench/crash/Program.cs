@@ -1,12 +1,12 @@
 using System.Globalization;
 using Doorman.Crash;
 
-// Doorman.Crash [--kills 25] [--purchases 500] [--members 50] [--rooms 5] [--controls 3] [--concurrency 10] [--seed 1]
+// Doorman.Crash [--kills 25] [--first-start-kills 5] [--purchases 500] [--members 50] [--rooms 5] [--controls 3] [--concurrency 10] [--seed 1]
 //   [--min-up 0.5] [--max-up 3] [--startup-kills 0.2] [--patience 5] [--think 1] [--bot path/to/Doorman.dll] [--keep]
 // The bot as a child process, SIGKILLed at random moments and restarted while members buy access on the sandbox
 // homeserver and LND hosted here; then the audit. Exit code 0 only if every rule held. See docs/RELIABILITY.md.
 var options = new CrashOptions();
-const string Usage = "usage: Doorman.Crash [--kills N] [--purchases N] [--members N] [--rooms N] [--controls N] [--concurrency N] [--seed N] "
+const string Usage = "usage: Doorman.Crash [--kills N] [--first-start-kills N] [--purchases N] [--members N] [--rooms N] [--controls N] [--concurrency N] [--seed N] "
     + "[--min-up S] [--max-up S] [--startup-kills SHARE] [--patience S] [--think S] [--bot Doorman.dll] [--keep]";
 for (var i = 0; i < args.Length; i++)
 {
@@ -26,6 +26,7 @@ for (var i = 0; i < args.Length; i++)
     switch (args[i - 1])
     {
         case "--kills": options = options with { Kills = Int() }; break;
+        case "--first-start-kills": options = options with { FirstStartKills = Int() }; break;
         case "--purchases": options = options with { Purchases = Int() }; break;
         case "--members": options = options with { Members = Int() }; break;
         case "--rooms": options = options with { Rooms = Int() }; break;
