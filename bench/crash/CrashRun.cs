@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Text.RegularExpressions;
 using Doorman.Sandbox.Homeserver;
 using Doorman.Sandbox.Lightning;
 using Doorman.Sandbox.Players;
@@ -247,7 +248,8 @@ internal static class CrashRun
             if (!lines[i].StartsWith("warn:", StringComparison.Ordinal) && !lines[i].StartsWith("fail:", StringComparison.Ordinal)
                 && !lines[i].StartsWith("crit:", StringComparison.Ordinal))
                 continue;
-            var message = lines[i + 1].Trim();
+            // Numbers (durations, counts) vary between lines of the same kind.
+            var message = Regex.Replace(lines[i + 1].Trim(), @"\d+(\.\d+)?", "N");
             var key = lines[i][..4] + " " + (message.Length > 110 ? message[..110] + "…" : message);
             kinds[key] = kinds.GetValueOrDefault(key) + 1;
         }
