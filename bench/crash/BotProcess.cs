@@ -1,0 +1,140 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Doorman.Crash;
+
+/// <summary>
+/// The real bot, <c>dotnet Doorman.dll</c>, as a child process configured by environment variables (the keys of
+/// appsettings.example.json with "__" for ":"), its output appended to one log file across all its lives. It can be
+/// killed (SIGKILL: <see cref="Process.Kill()"/> on Linux), started again, and stopped gracefully (SIGTERM).
+/// </summary>
+internal sealed class BotProcess(string botDll, IReadOnlyDictionary<string, string> environment, string workingDirectory,
+    string logPath, Uri httpUrl) : IDisposable
+{
+    private readonly Lock _logLock = new();
+    private readonly StreamWriter _log = new(logPath, append: true) { AutoFlush = true };
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(2) };
+    private readonly long _origin = Stopwatch.GetTimestamp();
+    private Process? _current;
+
+    /// <summary>How many times the bot was started.</summary>
+    public int Starts { get; private set; }
+
+    public void Start()
+    {
+        var start = new ProcessStartInfo(DotnetHost())
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(botDll);
+        // No appsettings.json of a developer's, no user secrets (Development only): just what this run sets.
+        start.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        foreach (var (key, value) in environment)
+            start.Environment[key] = value;
+        var process = new Process { StartInfo = start };
+        process.OutputDataReceived += (_, e) => Write(e.Data);
+        process.ErrorDataReceived += (_, e) => Write(e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        Starts++;
+        Write($"===== harness: start #{Starts}, pid {process.Id}, at {Elapsed():F3} s");
+        _current = process;
+    }
+
+    /// <summary>SIGKILL, and waits until the process is gone (its output drained).</summary>
+    public void Kill()
+    {
+        var process = _current ?? throw new InvalidOperationException("not started");
+        process.Kill();
+        process.WaitForExit();
+        Write($"===== harness: SIGKILL pid {process.Id} at {Elapsed():F3} s");
+        process.Dispose();
+        _current = null;
+    }
+
+    /// <summary>SIGTERM, as <c>docker stop</c> sends; waits for the bot to finish and returns its exit code.</summary>
+    public async Task<int> StopAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var process = _current ?? throw new InvalidOperationException("not started");
+        using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(CultureInfo.InvariantCulture)]))
+            await kill.WaitForExitAsync(cancellationToken);
+        using var patience = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        patience.CancelAfter(timeout);
+        await process.WaitForExitAsync(patience.Token);
+        Write($"===== harness: stopped (SIGTERM) pid {process.Id}, exit code {process.ExitCode}, at {Elapsed():F3} s");
+        var code = process.ExitCode;
+        process.Dispose();
+        _current = null;
+        return code;
+    }
+
+    /// <summary>Whether the bot answers <c>GET /healthz</c> with 200 (its parts up: database, sync, payments, outbox).</summary>
+    public async Task<bool> IsServingAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var response = await _http.GetAsync(new Uri(httpUrl, "healthz"), cancellationToken);
+            return response.IsSuccessStatusCode;
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The sum of <c>doorman_outbox_depth</c> over its queues (messages, membership, inbox); null if unreachable.</summary>
+    public async Task<double?> OutboxDepthAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var text = await _http.GetStringAsync(new Uri(httpUrl, "metrics"), cancellationToken);
+            return text.Split('\n').Where(l => l.StartsWith("doorman_outbox_depth{", StringComparison.Ordinal))
+                .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    public void Note(string line) => Write($"===== harness: {line} at {Elapsed():F3} s");
+
+    private double Elapsed() => Stopwatch.GetElapsedTime(_origin).TotalSeconds;
+
+    private void Write(string? line)
+    {
+        if (line is null)
+            return;
+        lock (_logLock)
+            _log.WriteLine(line);
+    }
+
+    /// <summary>The dotnet host running this harness (when started as <c>dotnet Doorman.Crash.dll</c>), else the one on PATH.</summary>
+    private static string DotnetHost() =>
+        Environment.ProcessPath is { } path && Path.GetFileNameWithoutExtension(path) == "dotnet" ? path : "dotnet";
+
+    public void Dispose()
+    {
+        if (_current is { } process)
+        {
+            try
+            {
+                process.Kill();
+                process.WaitForExit();
+            }
+            catch (InvalidOperationException)
+            {
+                // Already gone.
+            }
+            process.Dispose();
+        }
+        _http.Dispose();
+        lock (_logLock)
+            _log.Dispose();
+    }
+}

@@ -1,0 +1,167 @@
+using System.Diagnostics;
+
+namespace Doorman.Crash;
+
+/// <summary>One SIGKILL: when (seconds since the killing began), and whether the bot was serving at that moment.</summary>
+/// <param name="PendingWork">Messages, invites and inbox items the bot reported pending just before (null: it did not answer).</param>
+internal sealed record Kill(int Number, double AtSeconds, bool WasServing, bool DuringStartUp, double? PendingWork);
+
+/// <summary>A gap in service: from the kill of a serving bot to its successor's first 200 on <c>/healthz</c>.</summary>
+internal sealed record Outage(double DownAtSeconds, double UpAtSeconds, int Kills)
+{
+    public double Seconds => UpAtSeconds - DownAtSeconds;
+}
+
+/// <summary>
+/// Kills the bot at random moments (a seeded RNG) and starts it again at once, while a watcher polls <c>/healthz</c>
+/// every 50 ms to time each gap in service. Most kills fall a random while after the bot is serving again
+/// (<c>--min-up</c>…<c>--max-up</c>); a share of them (<c>--startup-kills</c>) fall at a random moment of its
+/// start-up, serving or not, so start-up itself (migrations, key files, catching up) is crashed too.
+/// </summary>
+internal sealed class Killer(BotProcess bot, Random random, TimeSpan minUp, TimeSpan maxUp, double startUpShare)
+{
+    private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(50);
+    private readonly Lock _lock = new();
+    private readonly List<Kill> _kills = [];
+    private readonly List<Outage> _outages = [];
+    private readonly List<double> _startToServing = [];
+    private long _origin = Stopwatch.GetTimestamp();
+    private bool _serving;
+    private double? _downAt;
+    private int _killsInOutage;
+    private long _startedAt = Stopwatch.GetTimestamp();
+    private int _generation;
+
+    public IReadOnlyList<Kill> Kills
+    {
+        get
+        {
+            lock (_lock)
+                return [.. _kills];
+        }
+    }
+
+    public IReadOnlyList<Outage> Outages
+    {
+        get
+        {
+            lock (_lock)
+                return [.. _outages];
+        }
+    }
+
+    /// <summary>Seconds from a (re)start to the first 200, for the starts that reached it.</summary>
+    public IReadOnlyList<double> StartToServing
+    {
+        get
+        {
+            lock (_lock)
+                return [.. _startToServing];
+        }
+    }
+
+    public bool Serving
+    {
+        get
+        {
+            lock (_lock)
+                return _serving;
+        }
+    }
+
+    /// <summary>Starts the clock (after setup); kills are timed from here.</summary>
+    public void Begin()
+    {
+        lock (_lock)
+            _origin = Stopwatch.GetTimestamp();
+    }
+
+    /// <summary>Polls <c>/healthz</c> until cancelled, marking each return to service.</summary>
+    public async Task WatchAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            int generation;
+            lock (_lock)
+                generation = _generation;
+            var up = await bot.IsServingAsync(cancellationToken);
+            lock (_lock)
+            {
+                // An answer from a bot killed while the probe was out does not count.
+                if (up && !_serving && generation == _generation)
+                {
+                    _serving = true;
+                    _startToServing.Add(Stopwatch.GetElapsedTime(_startedAt).TotalSeconds);
+                    if (_downAt is { } down)
+                        _outages.Add(new Outage(down, Now(), _killsInOutage));
+                    _downAt = null;
+                    _killsInOutage = 0;
+                }
+            }
+            try
+            {
+                await Task.Delay(Poll, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Kills and restarts the bot <paramref name="count"/> times; returns when the last successor is started.</summary>
+    public async Task RunAsync(int count, CancellationToken cancellationToken)
+    {
+        for (var i = 1; i <= count; i++)
+        {
+            var duringStartUp = random.NextDouble() < startUpShare;
+            if (duringStartUp)
+            {
+                // A random moment of the first 1.5 s after the start, whatever the bot is doing then.
+                var since = Stopwatch.GetElapsedTime(StartedAt());
+                var at = TimeSpan.FromSeconds(random.NextDouble() * 1.5);
+                if (at > since)
+                    await Task.Delay(at - since, cancellationToken);
+            }
+            else
+            {
+                while (!Serving)
+                    await Task.Delay(Poll, cancellationToken);
+                await Task.Delay(minUp + (maxUp - minUp) * random.NextDouble(), cancellationToken);
+            }
+            var pending = await bot.OutboxDepthAsync(cancellationToken);
+            lock (_lock)
+            {
+                _kills.Add(new Kill(i, Now(), _serving, duringStartUp, pending));
+                if (_serving)
+                    _downAt = Now();
+                _serving = false;
+                _killsInOutage++;
+                _generation++;
+                bot.Kill();
+                bot.Start();
+                _startedAt = Stopwatch.GetTimestamp();
+            }
+        }
+    }
+
+    /// <summary>Waits until the bot is serving (after the last restart).</summary>
+    public async Task WaitServingAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        while (!Serving)
+        {
+            if (Stopwatch.GetTimestamp() > deadline)
+                throw new TimeoutException($"the bot did not serve /healthz within {timeout}");
+            await Task.Delay(Poll, cancellationToken);
+        }
+    }
+
+    private long StartedAt()
+    {
+        lock (_lock)
+            return _startedAt;
+    }
+
+    private double Now() => Stopwatch.GetElapsedTime(_origin).TotalSeconds;
+}

@@ -1,0 +1,50 @@
+using System.Globalization;
+using Doorman.Crash;
+
+// Doorman.Crash [--kills 25] [--first-start-kills 5] [--purchases 500] [--members 50] [--rooms 5] [--controls 3] [--concurrency 10] [--seed 1]
+//   [--min-up 0.5] [--max-up 3] [--startup-kills 0.2] [--patience 5] [--think 1] [--bot path/to/Doorman.dll] [--keep]
+// The bot as a child process, SIGKILLed at random moments and restarted while members buy access on the sandbox
+// homeserver and LND hosted here; then the audit. Exit code 0 only if every rule held. See docs/RELIABILITY.md.
+var options = new CrashOptions();
+const string Usage = "usage: Doorman.Crash [--kills N] [--first-start-kills N] [--purchases N] [--members N] [--rooms N] [--controls N] [--concurrency N] [--seed N] "
+    + "[--min-up S] [--max-up S] [--startup-kills SHARE] [--patience S] [--think S] [--bot Doorman.dll] [--keep]";
+for (var i = 0; i < args.Length; i++)
+{
+    if (args[i] == "--keep")
+    {
+        options = options with { Keep = true };
+        continue;
+    }
+    if (i + 1 >= args.Length)
+    {
+        Console.Error.WriteLine($"{args[i]} needs a value; {Usage}");
+        return 2;
+    }
+    var value = args[++i];
+    int Int() => int.Parse(value, CultureInfo.InvariantCulture);
+    double Real() => double.Parse(value, CultureInfo.InvariantCulture);
+    switch (args[i - 1])
+    {
+        case "--kills": options = options with { Kills = Int() }; break;
+        case "--first-start-kills": options = options with { FirstStartKills = Int() }; break;
+        case "--purchases": options = options with { Purchases = Int() }; break;
+        case "--members": options = options with { Members = Int() }; break;
+        case "--rooms": options = options with { Rooms = Int() }; break;
+        case "--controls": options = options with { Controls = Int() }; break;
+        case "--concurrency": options = options with { Concurrency = Int() }; break;
+        case "--seed": options = options with { Seed = Int() }; break;
+        case "--min-up": options = options with { MinUpSeconds = Real() }; break;
+        case "--max-up": options = options with { MaxUpSeconds = Real() }; break;
+        case "--startup-kills": options = options with { StartUpKills = Real() }; break;
+        case "--patience": options = options with { PatienceSeconds = Real() }; break;
+        case "--think": options = options with { ThinkSeconds = Real() }; break;
+        case "--bot": options = options with { Bot = value }; break;
+        default: Console.Error.WriteLine($"unknown option {args[i - 1]}; {Usage}"); return 2;
+    }
+}
+if (options.Kills < 1 || options.Members < 1 || options.Rooms < 1 || options.Purchases < options.Members || options.Concurrency < 1)
+{
+    Console.Error.WriteLine($"need at least one kill, member, room and purchase per member; {Usage}");
+    return 2;
+}
+return await CrashRun.RunAsync(options, Console.Out, CancellationToken.None);
