@@ -104,8 +104,14 @@ public sealed partial class CryptoMachine : IDisposable
 
             if (!_identity.DeviceKeysPublished)
             {
-                Account.GenerateOneTimeKeys(Account.MaxOneTimeKeys);
-                Account.GenerateFallbackKey();
+                // Stored before they go out, and never made again: a start that died after the upload and before the
+                // "published" mark sends the very same keys next time, which the server takes, where new keys under the
+                // same ids would be refused ("One time key … already exists") and leave encryption off for good.
+                if (Account.UnpublishedOneTimeKeys.Count == 0)
+                    Account.GenerateOneTimeKeys(Account.MaxOneTimeKeys);
+                if (Account.UnpublishedFallbackKey is null)
+                    Account.GenerateFallbackKey();
+                await SaveIdentityAsync(cancellationToken);
                 var body = KeysToPublish();
                 body["device_keys"] = DeviceKeys();
                 await _client.UploadKeysAsync(body, cancellationToken);

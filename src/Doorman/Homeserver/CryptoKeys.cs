@@ -39,11 +39,18 @@ public static partial class CryptoKeys
 
         var key = RandomNumberGenerator.GetBytes(CryptoStoreKey.Size);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        // Written whole to a file of its own, on disk, then renamed into place: a start killed half-way leaves no key
+        // file (the next start makes one), never an empty or partial one that would stop every later start.
+        var partial = path + ".partial";
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
         if (!OperatingSystem.IsWindows())
             options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        using (var file = new StreamWriter(path, System.Text.Encoding.ASCII, options))
-            file.Write(Convert.ToBase64String(key) + "\n");
+        using (var file = new FileStream(partial, options))
+        {
+            file.Write(System.Text.Encoding.ASCII.GetBytes(Convert.ToBase64String(key) + "\n"));
+            file.Flush(flushToDisk: true);
+        }
+        File.Move(partial, path, overwrite: false);
         LogCreated(logger, path);
         return new CryptoStoreKey(key);
     }

@@ -306,6 +306,46 @@ public sealed class CryptoMachineTests(ITestOutputHelper output) : IDisposable
         await Assert.ThrowsAsync<CryptoStoreException>(() => wrongKey.InitializeAsync(Ct));
     }
 
+    /// <summary>
+    /// The first start dies after the server took the device's keys and before the store marked them published (a crash,
+    /// here a store that fails that write). The next start publishes the same keys again, which the server takes
+    /// (new keys under the same ids it refuses), and encryption comes on, with the keys the server holds.
+    /// </summary>
+    [Fact]
+    public async Task A_first_start_that_dies_after_publishing_its_keys_publishes_the_same_keys_at_the_next_start()
+    {
+        await using var hs = await PeerHomeserver.StartSandboxAsync(output.WriteLine);
+        var botUser = await hs.RegisterAsync("bot");
+        var store = new MemoryCryptoStore();
+        using (var dying = Machine(hs.Client(botUser), botUser, new FailingAfterUpload(store)))
+            await Assert.ThrowsAsync<IOException>(() => dying.InitializeAsync(Ct));
+        var uploaded = (await hs.Admin.QueryKeysAsync(botUser, botUser.UserId)).Ok()["device_keys"]![botUser.UserId]![botUser.DeviceId]!;
+
+        using var bot = await PartyAsync(hs, botUser, store);
+
+        Assert.Equal(uploaded["keys"]![$"ed25519:{botUser.DeviceId}"]!.GetValue<string>(), bot.Machine.FingerprintKey);
+        using var ann = await PartyAsync(hs, await hs.RegisterAsync("ann"));
+        var roomId = await EncryptedRoomAsync(bot, ann);
+        var sent = await SendAsync(bot, roomId, "after a crashed first start", [ann.UserId]);
+        Assert.Equal("after a crashed first start", await ReadAsync(ann, roomId, sent.EventId));
+    }
+
+    /// <summary>A store that fails the write marking the device keys published: the process died just then.</summary>
+    private sealed class FailingAfterUpload(ICryptoStore inner) : ICryptoStore
+    {
+        public Task<byte[]?> GetAsync(string kind, string key, CancellationToken cancellationToken) => inner.GetAsync(kind, key, cancellationToken);
+
+        public Task<IReadOnlyList<KeyValuePair<string, byte[]>>> ListAsync(string kind, string keyPrefix, CancellationToken cancellationToken) =>
+            inner.ListAsync(kind, keyPrefix, cancellationToken);
+
+        public Task PutAsync(string kind, string key, byte[] value, CancellationToken cancellationToken) =>
+            kind == "identity" && System.Text.Encoding.UTF8.GetString(value).Contains("DeviceKeysPublished\":true", StringComparison.OrdinalIgnoreCase)
+                ? throw new IOException("the process died here")
+                : inner.PutAsync(kind, key, value, cancellationToken);
+
+        public Task DeleteAsync(string kind, string key, CancellationToken cancellationToken) => inner.DeleteAsync(kind, key, cancellationToken);
+    }
+
     [Fact]
     public async Task A_new_device_id_over_the_same_store_gets_new_device_keys_signed_by_the_same_cross_signing_identity()
     {
