@@ -100,13 +100,7 @@ internal static class CrashRun
             for (var i = 0; i < options.Rooms; i++)
             {
                 var localpart = $"crash-{i}";
-                var roomId = await owner.CreateRoomAsync(localpart, name: $"Crash room {i}", cancellationToken: cancellationToken);
-                await owner.Client.InviteAsync(roomId, botAccount.UserId, null, cancellationToken);
-                await owner.WaitForMembershipAsync(roomId, botAccount.UserId, Membership.Join, Patience, cancellationToken);
-                await owner.SetPowerLevelAsync(roomId, botAccount.UserId, 50, cancellationToken);
-                var mark = owner.Mark;
-                await owner.SayAsync(roomId, "!gate set 10 sats per 30d", cancellationToken);
-                await owner.WaitForMessageAsync(roomId, b => b.Contains("now costs", StringComparison.Ordinal), Patience, mark, cancellationToken);
+                var roomId = await owner.CreateGatedRoomAsync(localpart, $"Crash room {i}", botAccount.UserId, "10 sats per 30d", Patience, cancellationToken);
                 rooms.Add(new GatedRoom(roomId, $"#{localpart}:{homeserver.ServerName}"));
             }
             Say($"{rooms.Count} rooms gated at 10 sats per 30 days");

@@ -69,13 +69,7 @@ internal static class SettleToInvite
                 services => services.AddSingleton(stamp.Filter()), cancellationToken);
 
             var localpart = "vip-" + Guid.NewGuid().ToString("N")[..8];
-            var room = await owner.CreateRoomAsync(localpart, name: "VIP lounge", cancellationToken: cancellationToken);
-            await owner.Client.InviteAsync(room, bot.UserId, null, cancellationToken);
-            await owner.WaitForMembershipAsync(room, bot.UserId, Membership.Join, Patience, cancellationToken);
-            await owner.SetPowerLevelAsync(room, bot.UserId, 50, cancellationToken);
-            var mark = owner.Mark;
-            await owner.SayAsync(room, "!gate set 100 sats per 30d", cancellationToken);
-            await owner.WaitForMessageAsync(room, b => b.Contains("now costs", StringComparison.Ordinal), Patience, mark, cancellationToken);
+            var room = await owner.CreateGatedRoomAsync(localpart, "VIP lounge", bot.UserId, "100 sats per 30d", Patience, cancellationToken);
 
             var sent = new List<double>(purchases);
             var answered = new List<double>(purchases);
@@ -86,7 +80,7 @@ internal static class SettleToInvite
                 using var member = new Player($"member{i}", homeserverUrl, account.UserId, account.AccessToken);
                 var dm = await member.OpenDirectMessageAsync(bot.UserId, cancellationToken);
                 await member.WaitForMembershipAsync(dm, bot.UserId, Membership.Join, Patience, cancellationToken);
-                mark = member.Mark;
+                var mark = member.Mark;
                 await member.SayAsync(dm, $"join #{localpart}:localhost", cancellationToken);
                 var invoice = await member.WaitForMessageAsync(dm, b => Player.FindInvoice(b) is not null, Patience, mark, cancellationToken);
                 var hash = Bolt11Codec.Decode(Player.FindInvoice(Player.BodyOf(invoice))!).PaymentHash;

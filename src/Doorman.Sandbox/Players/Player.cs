@@ -104,6 +104,23 @@ public sealed class Player : IDisposable
         }
     }
 
+    /// <summary>
+    /// As a room owner: makes a room, invites the bot, waits for it to join, gives it power level 50 (invite and kick)
+    /// and sets <paramref name="price"/> (<c>!gate set …</c>), waiting for the bot's confirmation (docs/owners.md).
+    /// </summary>
+    public async Task<string> CreateGatedRoomAsync(string aliasLocalpart, string name, string botUserId, string price, TimeSpan patience,
+        CancellationToken cancellationToken = default)
+    {
+        var roomId = await CreateRoomAsync(aliasLocalpart, name: name, cancellationToken: cancellationToken);
+        await Client.InviteAsync(roomId, botUserId, null, cancellationToken);
+        await WaitForMembershipAsync(roomId, botUserId, Membership.Join, patience, cancellationToken);
+        await SetPowerLevelAsync(roomId, botUserId, 50, cancellationToken);
+        var mark = Mark;
+        await SayAsync(roomId, "!gate set " + price, cancellationToken);
+        await WaitForMessageAsync(roomId, b => b.Contains("now costs", StringComparison.Ordinal), patience, mark, cancellationToken);
+        return roomId;
+    }
+
     public async Task<string> CreateRoomAsync(string? aliasLocalpart = null, string? roomVersion = null, string? name = null,
         CancellationToken cancellationToken = default)
     {
