@@ -70,8 +70,6 @@ public sealed class SynapseEndToEndTests(ITestOutputHelper output) : SynapseScen
         var mark = S.Member.Mark;
         await S.Member.SayAsync(dm, "help");
         await S.Member.WaitForMessageAsync(dm, body => body.Contains("status", StringComparison.Ordinal), Scenario.Patience, after: mark);
-        // The bot's next long-poll is open at Synapse when it stops.
-        await Task.Delay(TimeSpan.FromMilliseconds(500));
         await S.StopBotAsync();
         var restarted = Stopwatch.StartNew();
         await S.StartBotAsync();

@@ -35,6 +35,17 @@ public sealed class CliTests(ITestOutputHelper testOutput) : SandboxScenarioTest
     private static string[] Args(string verb, Dictionary<string, string?> settings) =>
         [verb, .. settings.Where(s => s.Value is not null).Select(s => $"--{s.Key}={s.Value}")];
 
+    /// <summary>The payment settings replaced by a BTCPay store's, with this API key; the caller adds how payments are seen.</summary>
+    private static void UseBtcPay(Dictionary<string, string?> settings, SandboxBtcPayServer btcPay, string apiKey)
+    {
+        foreach (var key in settings.Keys.Where(k => k.StartsWith("Payments:", StringComparison.Ordinal)).ToList())
+            settings.Remove(key);
+        settings["Payments:Backend"] = "BtcPay";
+        settings["Payments:BtcPay:Url"] = btcPay.Url.ToString();
+        settings["Payments:BtcPay:StoreId"] = btcPay.StoreId;
+        settings["Payments:BtcPay:ApiKey"] = apiKey;
+    }
+
     /// <summary>The bot ran once (migrating its database), the owner made a room where the bot has power 50, and gated it.</summary>
     private async Task<string> GatedRoomAsync()
     {
@@ -106,12 +117,7 @@ public sealed class CliTests(ITestOutputHelper testOutput) : SandboxScenarioTest
         await GatedRoomAsync();
         await using var btcPay = await SandboxBtcPayServer.StartAsync(new SandboxBtcPayOptions());
         var settings = S.Settings;
-        foreach (var key in settings.Keys.Where(k => k.StartsWith("Payments:", StringComparison.Ordinal)).ToList())
-            settings.Remove(key);
-        settings["Payments:Backend"] = "BtcPay";
-        settings["Payments:BtcPay:Url"] = btcPay.Url.ToString();
-        settings["Payments:BtcPay:StoreId"] = btcPay.StoreId;
-        settings["Payments:BtcPay:ApiKey"] = btcPay.CreateApiKey("btcpay.store.cancreateinvoice"); // lacks canviewinvoices
+        UseBtcPay(settings, btcPay, btcPay.CreateApiKey("btcpay.store.cancreateinvoice")); // lacks canviewinvoices
         settings["Payments:BtcPay:PollInterval"] = "00:00:30";
 
         var (exit, lines) = await RunAsync(Args("check", settings));
@@ -129,10 +135,7 @@ public sealed class CliTests(ITestOutputHelper testOutput) : SandboxScenarioTest
         await GatedRoomAsync();
         await using var btcPay = await SandboxBtcPayServer.StartAsync(new SandboxBtcPayOptions());
         var settings = S.Settings;
-        settings["Payments:Backend"] = "BtcPay";
-        settings["Payments:BtcPay:Url"] = btcPay.Url.ToString();
-        settings["Payments:BtcPay:StoreId"] = btcPay.StoreId;
-        settings["Payments:BtcPay:ApiKey"] = btcPay.CreateApiKey("btcpay.store.cancreateinvoice", "btcpay.store.canviewinvoices");
+        UseBtcPay(settings, btcPay, btcPay.CreateApiKey("btcpay.store.cancreateinvoice", "btcpay.store.canviewinvoices"));
         settings["Payments:BtcPay:PollInterval"] = "00:00:30";
 
         var (exit, lines) = await RunAsync(Args("check", settings));
@@ -148,14 +151,13 @@ public sealed class CliTests(ITestOutputHelper testOutput) : SandboxScenarioTest
     {
         await GatedRoomAsync();
         await using var btcPay = await BtcPayTestPayments.StartAsync(webhooks: true);
-        void UseBtcPay(Dictionary<string, string?> settings)
+        void UseBtcPayWebhooks(Dictionary<string, string?> settings)
         {
-            foreach (var key in settings.Keys.Where(k => k.StartsWith("Payments:", StringComparison.Ordinal)).ToList())
-                settings.Remove(key);
-            btcPay.Configure(settings, new Uri(settings["Http:Urls"]! + "/"));
+            UseBtcPay(settings, btcPay.Server, btcPay.ApiKey);
+            settings["Payments:BtcPay:PublicUrl"] = settings["Http:Urls"];
         }
         var settings = S.Settings;
-        UseBtcPay(settings);
+        UseBtcPayWebhooks(settings);
         var webhook = settings["Http:Urls"] + "/webhooks/btcpay";
 
         var (exit, lines) = await RunAsync(Args("check", settings));
@@ -163,7 +165,7 @@ public sealed class CliTests(ITestOutputHelper testOutput) : SandboxScenarioTest
         Assert.Contains($"✓ BTCPay payments are seen by webhook for {webhook} not registered yet (the bot registers it at start)", lines);
         Assert.Empty(btcPay.Server.Webhooks);
 
-        await S.StartBotAsync(UseBtcPay);
+        await S.StartBotAsync(UseBtcPayWebhooks);
         await Eventually.UntilAsync(() => Task.FromResult(btcPay.Server.Webhooks.Count == 1), "the bot to register its webhook", Scenario.Patience);
         await S.StopBotAsync();
 

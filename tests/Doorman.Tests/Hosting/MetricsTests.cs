@@ -4,6 +4,7 @@ using System.Text.RegularExpressions;
 using Doorman.Access;
 using Doorman.Metrics;
 using Doorman.Tests.EndToEnd;
+using Doorman.Tests.Support;
 using Xunit.Abstractions;
 
 namespace Doorman.Tests.Hosting;
@@ -63,16 +64,14 @@ public sealed partial class MetricsTests(ITestOutputHelper output) : SandboxScen
     {
         var url = new Uri(S.Bot!.HttpUrl, "/metrics");
         IReadOnlyList<Sample> samples = [];
-        for (var i = 0; i < 100; i++)
+        await Eventually.UntilAsync(async () =>
         {
             using var response = await http.GetAsync(url);
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             Assert.StartsWith("text/plain", response.Content.Headers.ContentType?.MediaType, StringComparison.Ordinal);
             samples = Parse(await response.Content.ReadAsStringAsync());
-            if (done(samples))
-                return samples;
-            await Task.Delay(100);
-        }
+            return done(samples);
+        }, "/metrics to show what the story did", Scenario.Patience);
         return samples;
     }
 
