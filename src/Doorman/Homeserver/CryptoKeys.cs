@@ -30,6 +30,10 @@ public static partial class CryptoKeys
         if (matrix.CryptoKey.Length > 0)
             return new CryptoStoreKey(Parse(matrix.CryptoKey) ?? throw new StartupException("Matrix:CryptoKey is not 32 bytes of base64."));
 
+        // On PostgreSQL every instance must seal with the same key, and no file beside the database is shared by them.
+        if (database.FilePath is null)
+            throw new StartupException("With Storage:Provider Postgres, set Matrix:CryptoKey (or Matrix:CryptoKeyFile): every instance seals the "
+                + "encryption state in the database with this one key. Make one with `head -c 32 /dev/urandom | base64` and keep it with your backups.");
         var path = Path.Combine(Path.GetDirectoryName(database.FilePath)!, FileName);
         if (File.Exists(path))
         {

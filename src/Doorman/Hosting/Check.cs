@@ -43,7 +43,7 @@ public static class Check
         }
 
         var database = services.GetRequiredService<Database>();
-        var migrated = await DatabaseAsync(report, database.FilePath, cancellationToken);
+        var migrated = await DatabaseAsync(report, database, cancellationToken);
         var bot = await HomeserverAsync(report, services, migrated ? database : null, cancellationToken);
         await PaymentsAsync(report, services, cancellationToken);
         Listener(report, services.GetRequiredService<IConfiguration>().GetSection(HttpOptions.Section).Get<HttpOptions>()?.Urls ?? new HttpOptions().Urls);
@@ -51,16 +51,26 @@ public static class Check
         return report.Failed ? 1 : 0;
     }
 
-    /// <summary>Versions in <c>schema_migrations</c>; null when the file does not exist. Opens it without creating it.</summary>
-    internal static async Task<HashSet<string>?> AppliedMigrationsAsync(string path, CancellationToken cancellationToken)
+    /// <summary>
+    /// Versions in <c>schema_migrations</c>; null when the SQLite file does not exist. Opens the file without creating
+    /// it; on PostgreSQL, an empty database has none.
+    /// </summary>
+    internal static async Task<HashSet<string>?> AppliedMigrationsAsync(Database database, CancellationToken cancellationToken)
     {
-        if (!File.Exists(path))
-            return null;
-        await using var connection = Open(path);
-        await connection.OpenAsync(cancellationToken);
-        if (await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'") == 0)
-            return [];
-        return [.. await connection.QueryAsync<string>("SELECT version FROM schema_migrations")];
+        if (database.FilePath is { } path)
+        {
+            if (!File.Exists(path))
+                return null;
+            await using var connection = Open(path);
+            await connection.OpenAsync(cancellationToken);
+            if (await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'") == 0)
+                return [];
+            return [.. await connection.QueryAsync<string>("SELECT version FROM schema_migrations")];
+        }
+        return await database.ReadAsync<HashSet<string>>(async tx =>
+            await tx.ExecuteScalarAsync<string?>("SELECT to_regclass('schema_migrations')::text") is null
+                ? []
+                : [.. await tx.QueryAsync<string>("SELECT version FROM schema_migrations")], cancellationToken);
     }
 
     private static SqliteConnection Open(string path) => new(new SqliteConnectionStringBuilder
@@ -72,12 +82,53 @@ public static class Check
     }.ToString());
 
     /// <summary>Writable (a write lock taken and released) and migrated; true when the gated rooms can be read.</summary>
-    private static async Task<bool> DatabaseAsync(Report report, string path, CancellationToken cancellationToken)
+    private static async Task<bool> DatabaseAsync(Report report, Database database, CancellationToken cancellationToken)
     {
-        var available = Migrator.Migrations().Select(m => m.Version).ToList();
+        var available = Migrator.Migrations(database.Provider).Select(m => m.Version).ToList();
+        if (database.FilePath is { } path)
+        {
+            if (!await SqliteWritableAsync(report, path, available.Count, cancellationToken))
+                return false;
+        }
+        else
+        {
+            try
+            {
+                // A write transaction takes the bot's write lock and rolls back, writing nothing.
+                await using var connection = await database.OpenAsync(cancellationToken);
+                await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+                await connection.ExecuteAsync("SELECT pg_advisory_xact_lock(@key)", new { key = Database.WriteLockKey }, transaction);
+                await transaction.RollbackAsync(cancellationToken);
+                report.Pass($"database reachable ({database.Name})");
+            }
+            catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException or ArgumentException)
+            {
+                report.Fail("database reachable", $"{database.Name}: {e.Message}",
+                    "Check Storage:ConnectionString: host, port, database, user and password, and that PostgreSQL accepts this host (pg_hba.conf)");
+                return false;
+            }
+        }
+
+        var applied = await AppliedMigrationsAsync(database, cancellationToken) ?? [];
+        var missing = available.Where(v => !applied.Contains(v)).ToList();
+        var unknown = applied.Where(v => !available.Contains(v)).Order(StringComparer.Ordinal).ToList();
+        if (unknown.Count > 0)
+            report.Fail("migrations current", $"the database has migrations this Doorman does not know ({string.Join(", ", unknown)})",
+                "It was used by a newer Doorman: run that version, or restore a backup made for this one");
+        else if (missing.Count > 0)
+            report.Fail("migrations current", $"{missing.Count} of {available.Count} not applied ({string.Join(", ", missing)})",
+                "Run `doorman migrate` (the bot also applies them at start)");
+        else
+            report.Pass($"migrations current ({available.Count} of {available.Count}, latest {available[^1]})");
+        return missing.Count == 0 && unknown.Count == 0;
+    }
+
+    /// <summary>The SQLite file exists, is writable by this user, and its write lock can be taken.</summary>
+    private static async Task<bool> SqliteWritableAsync(Report report, string path, int available, CancellationToken cancellationToken)
+    {
         if (!File.Exists(path))
         {
-            report.Fail("database writable, migrations current", $"{path} does not exist yet (0 of {available.Count} migrations applied)",
+            report.Fail("database writable, migrations current", $"{path} does not exist yet (0 of {available} migrations applied)",
                 "Run `doorman migrate` to create it (the bot also does at start); check Storage:Path if it should exist");
             return false;
         }
@@ -95,25 +146,13 @@ public static class Check
                 await connection.ExecuteAsync("BEGIN IMMEDIATE; ROLLBACK;");
             }
             report.Pass($"database writable ({path})");
+            return true;
         }
         catch (SqliteException e)
         {
             report.Fail("database writable", $"{path}: {e.Message}", "Check the file's permissions and that no other program holds it locked");
             return false;
         }
-
-        var applied = await AppliedMigrationsAsync(path, cancellationToken) ?? [];
-        var missing = available.Where(v => !applied.Contains(v)).ToList();
-        var unknown = applied.Where(v => !available.Contains(v)).Order(StringComparer.Ordinal).ToList();
-        if (unknown.Count > 0)
-            report.Fail("migrations current", $"the database has migrations this Doorman does not know ({string.Join(", ", unknown)})",
-                "It was used by a newer Doorman: run that version, or restore a backup made for this one");
-        else if (missing.Count > 0)
-            report.Fail("migrations current", $"{missing.Count} of {available.Count} not applied ({string.Join(", ", missing)})",
-                "Run `doorman migrate` (the bot also applies them at start)");
-        else
-            report.Pass($"migrations current ({available.Count} of {available.Count}, latest {available[^1]})");
-        return missing.Count == 0 && unknown.Count == 0;
     }
 
     /// <summary>Reachable, versions supported, token valid. Returns the bot's user id when its token works, for the room checks.</summary>

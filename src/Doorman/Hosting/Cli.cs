@@ -98,14 +98,14 @@ public static class Cli
         try
         {
             var database = app.Services.GetRequiredService<Database>();
-            var before = await Check.AppliedMigrationsAsync(database.FilePath, cancellationToken) ?? [];
+            var before = await Check.AppliedMigrationsAsync(database, cancellationToken) ?? [];
             await app.Services.GetRequiredService<Migrator>().MigrateAsync(cancellationToken);
-            var applied = Migrator.Migrations().Select(m => m.Version).Where(v => !before.Contains(v)).ToList();
+            var applied = Migrator.Migrations(database.Provider).Select(m => m.Version).Where(v => !before.Contains(v)).ToList();
             foreach (var version in applied)
                 await output.WriteLineAsync("applied " + version);
             await output.WriteLineAsync(applied.Count == 0
-                ? $"{database.FilePath} was already current ({before.Count} migrations)"
-                : $"{database.FilePath} is current ({applied.Count} applied)");
+                ? $"{database.Name} was already current ({before.Count} migrations)"
+                : $"{database.Name} is current ({applied.Count} applied)");
             return 0;
         }
         catch (OptionsValidationException e)

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Net;
 using Doorman.Access;
 using Doorman.Commands;
@@ -6,7 +7,6 @@ using Doorman.Messaging;
 using Doorman.Metrics;
 using Doorman.Outbox;
 using Doorman.Storage;
-using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Options;
 using Polly.Timeout;
 
@@ -116,7 +116,7 @@ public sealed partial class InboxWorker(
 
     /// <summary>Failures that may pass: the homeserver, a remote server behind it, the network, the database, a room key on its way.</summary>
     public static bool MayPass(Exception e) =>
-        e is HttpRequestException or TimeoutException or TimeoutRejectedException or SqliteException or RoomKeyPendingException
+        e is HttpRequestException or TimeoutException or TimeoutRejectedException or DbException or RoomKeyPendingException
         || e is MatrixException { Status: >= HttpStatusCode.InternalServerError or HttpStatusCode.TooManyRequests or HttpStatusCode.RequestTimeout }
         || e is MatrixException { IsUnknownToken: true };
 

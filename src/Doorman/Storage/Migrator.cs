@@ -3,25 +3,31 @@ using Dapper;
 namespace Doorman.Storage;
 
 /// <summary>
-/// Applies the numbered SQL files in <c>Storage/Migrations</c> (embedded in the assembly) that the database has
-/// not seen, each in its own transaction, in file-name order, and records them in <c>schema_migrations</c>.
+/// Applies the numbered SQL files that the database has not seen, each in its own transaction, in file-name order,
+/// and records them in <c>schema_migrations</c>. Each provider has its own copy of every numbered file, embedded in
+/// the assembly: <c>Storage/Migrations/NNNN_name.sql</c> for SQLite and <c>Storage/Migrations/Postgres/NNNN_name.sql</c>
+/// for PostgreSQL. Both copies of a number make the same tables, columns and indexes (MigrationTests compares the two
+/// schemas); they differ only in the dialect: PostgreSQL's BIGINT for SQLite's INTEGER (times are Unix milliseconds),
+/// identity columns for INTEGER PRIMARY KEY, BYTEA for BLOB, and ALTER TABLE where SQLite must rebuild a table.
 /// </summary>
 public sealed partial class Migrator(Database database, TimeProvider time, ILogger<Migrator> logger)
 {
     public async Task MigrateAsync(CancellationToken cancellationToken)
     {
-        if (Path.GetDirectoryName(database.FilePath) is { Length: > 0 } folder)
+        if (database.FilePath is { } file && Path.GetDirectoryName(file) is { Length: > 0 } folder)
             Directory.CreateDirectory(folder);
 
-        await using (var connection = await database.OpenAsync(cancellationToken))
+        if (database.Provider == StorageProvider.Sqlite)
         {
+            await using var connection = await database.OpenAsync(cancellationToken);
             // WAL lets readers proceed while one writer commits; it is a property of the file, set once.
             await connection.ExecuteAsync("PRAGMA journal_mode = WAL;");
-            await connection.ExecuteAsync(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at INTEGER NOT NULL);");
         }
+        // In a write transaction: on PostgreSQL two instances starting at once take turns at the write lock.
+        await database.WriteAsync(tx => tx.ExecuteAsync(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at BIGINT NOT NULL);"), cancellationToken);
 
-        foreach (var (version, sql) in Migrations())
+        foreach (var (version, sql) in Migrations(database.Provider))
         {
             var applied = await database.WriteAsync(async tx =>
             {
@@ -33,23 +39,29 @@ public sealed partial class Migrator(Database database, TimeProvider time, ILogg
                 return true;
             }, cancellationToken);
             if (applied)
-                LogApplied(version, database.FilePath);
+                LogApplied(version, database.Name);
         }
     }
 
-    /// <summary>The embedded migrations, e.g. ("0001_initial", "CREATE TABLE ...").</summary>
-    public static IEnumerable<(string Version, string Sql)> Migrations()
+    /// <summary>The embedded migrations of SQLite, e.g. ("0001_initial", "CREATE TABLE ...").</summary>
+    public static IEnumerable<(string Version, string Sql)> Migrations() => Migrations(StorageProvider.Sqlite);
+
+    /// <summary>The embedded migrations of <paramref name="provider"/>, in order.</summary>
+    public static IEnumerable<(string Version, string Sql)> Migrations(StorageProvider provider)
     {
         var assembly = typeof(Migrator).Assembly;
-        const string prefix = "Doorman.Storage.Migrations.";
-        foreach (var name in assembly.GetManifestResourceNames().Where(n => n.StartsWith(prefix, StringComparison.Ordinal)).Order(StringComparer.Ordinal))
+        var prefix = provider == StorageProvider.Postgres ? "Doorman.Storage.Migrations.Postgres." : "Doorman.Storage.Migrations.";
+        foreach (var name in assembly.GetManifestResourceNames().Order(StringComparer.Ordinal))
         {
+            // "Doorman.Storage.Migrations.Postgres.0001_initial.sql" is not one of SQLite's: its version would hold a dot.
+            if (!name.StartsWith(prefix, StringComparison.Ordinal) || name[prefix.Length..^".sql".Length].Contains('.', StringComparison.Ordinal))
+                continue;
             using var stream = assembly.GetManifestResourceStream(name)!;
             using var reader = new StreamReader(stream);
             yield return (name[prefix.Length..^".sql".Length], reader.ReadToEnd());
         }
     }
 
-    [LoggerMessage(LogLevel.Information, "Applied database migration {Version} to {Path}")]
-    private partial void LogApplied(string version, string path);
+    [LoggerMessage(LogLevel.Information, "Applied database migration {Version} to {Database}")]
+    private partial void LogApplied(string version, string database);
 }

@@ -31,7 +31,7 @@ public sealed class ReportStore
                    CASE WHEN s.expired_at IS NULL THEN s.plan_name END AS PlanName,
                    COALESCE(s.created_at, e.created_at) AS StartedAt,
                    CASE WHEN s.expired_at IS NULL THEN s.expires_at END AS ExpiresAt,
-                   COALESCE((SELECT SUM(o.paid_msat) FROM orders o WHERE o.room_id = @roomId AND o.user_id = p.user_id AND o.status = 'applied'), 0) AS PaidMsatTotal,
+                   CAST(COALESCE((SELECT SUM(o.paid_msat) FROM orders o WHERE o.room_id = @roomId AND o.user_id = p.user_id AND o.status = 'applied'), 0) AS BIGINT) AS PaidMsatTotal,
                    (SELECT MAX(o.applied_at) FROM orders o WHERE o.room_id = @roomId AND o.user_id = p.user_id AND o.status = 'applied') AS LastPaymentAt
             FROM people p
             LEFT JOIN subscriptions s ON s.room_id = @roomId AND s.user_id = p.user_id
@@ -45,8 +45,9 @@ public sealed class ReportStore
         var monthAgo = UnixMs.From(now - TimeSpan.FromDays(30));
         var sales = await tx.QuerySingleOrDefaultAsync<SalesRow>(
             """
-            SELECT COUNT(*) AS Orders, COALESCE(SUM(paid_msat), 0) AS Msat,
-                   COALESCE(SUM(applied_at >= @monthAgo), 0) AS Orders30, COALESCE(SUM(CASE WHEN applied_at >= @monthAgo THEN paid_msat END), 0) AS Msat30
+            SELECT COUNT(*) AS Orders, CAST(COALESCE(SUM(paid_msat), 0) AS BIGINT) AS Msat,
+                   COUNT(CASE WHEN applied_at >= @monthAgo THEN 1 END) AS Orders30,
+                   CAST(COALESCE(SUM(CASE WHEN applied_at >= @monthAgo THEN paid_msat END), 0) AS BIGINT) AS Msat30
             FROM orders WHERE room_id = @roomId AND status = 'applied'
             """, new { roomId, monthAgo });
         var bySource = (await tx.QueryAsync<SourceRow>(

@@ -144,7 +144,7 @@ public sealed class SubscriptionStore : ISubscriptionStore
                 UNION ALL
                 SELECT s.expires_at
                 FROM subscriptions s JOIN gates g ON g.room_id = s.room_id
-                WHERE s.ended_at IS NULL AND s.expired_at IS NULL AND s.expires_at IS NOT NULL AND g.grace_seconds > 0)
+                WHERE s.ended_at IS NULL AND s.expired_at IS NULL AND s.expires_at IS NOT NULL AND g.grace_seconds > 0) AS deadlines
             """));
 
     public async Task<bool> TookTrialAsync(ITx tx, string roomId, string userId) =>

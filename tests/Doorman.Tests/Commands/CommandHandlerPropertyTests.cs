@@ -184,10 +184,11 @@ public sealed class CommandHandlerPropertyTests : IAsyncLifetime
         string.Join("\n", await RowsAsync(tx, "subscriptions")),
         await tx.ExecuteScalarAsync<long>("SELECT COALESCE(MAX(id), 0) FROM outgoing_messages")), default);
 
-    /// <summary>Every row of a table, each as one line of its values.</summary>
+    /// <summary>Every row of a table, each as one line of its values, in byte order (on either database).</summary>
     private static async Task<IReadOnlyList<string>> RowsAsync(Tx tx, string table) =>
-        [.. (await tx.QueryAsync<object>($"SELECT * FROM {table} ORDER BY rowid"))
-            .Select(row => string.Join(",", ((IDictionary<string, object?>)row).Select(c => $"{c.Key}={c.Value}")))];
+        [.. (await tx.QueryAsync<object>($"SELECT * FROM {table}"))
+            .Select(row => string.Join(",", ((IDictionary<string, object?>)row).OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => $"{c.Key}={c.Value}")))
+            .Order(StringComparer.Ordinal)];
 
     /// <summary>The text of each chat message queued after <paramref name="lastId"/> (QR codes are images with a caption, not replies).</summary>
     private Task<IReadOnlyList<string>> RepliesSinceAsync(long lastId) => Db.ReadAsync(async tx =>

@@ -7,20 +7,26 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Doorman.Tests.Storage;
 
-/// <summary>The sealed end-to-end encryption store (Storage/CryptoItems.cs) on a real SQLite file.</summary>
-public sealed class CryptoItemsTests : IDisposable
+/// <summary>The sealed end-to-end encryption store (Storage/CryptoItems.cs) on a real SQLite file, or PostgreSQL (<see cref="TestStorage"/>).</summary>
+public sealed class CryptoItemsTests : IAsyncLifetime
 {
     private readonly TempDirectory _dir = new();
     private readonly CryptoStoreKey _key = new(RandomNumberGenerator.GetBytes(CryptoStoreKey.Size));
+    private Database _database = null!;
+    private IAsyncDisposable _drop = null!;
 
-    public void Dispose() => _dir.Dispose();
+    public async Task InitializeAsync() => (_database, _drop) = await TestStorage.DatabaseAsync(_dir.File("doorman.db"));
 
-    private async Task<Database> DatabaseAsync()
+    public async Task DisposeAsync()
     {
-        var database = new Database(_dir.File("doorman.db"));
-        await new Migrator(database, TimeProvider.System, NullLogger<Migrator>.Instance).MigrateAsync(CancellationToken.None);
-        return database;
+        await _drop.DisposeAsync();
+        _dir.Dispose();
     }
+
+    private Task<Database> DatabaseAsync() => Task.FromResult(_database);
+
+    /// <summary>Another <see cref="Database"/> over the same data, as a restarted bot opens it.</summary>
+    private Database Reopened() => _database.FilePath is { } path ? new Database(path) : Database.Postgres(_database.ConnectionString);
 
     [Fact]
     public async Task A_value_reads_back_as_written_and_a_second_write_replaces_it()
@@ -32,7 +38,7 @@ public sealed class CryptoItemsTests : IDisposable
 
         await store.PutAsync("olm", "key", [4], CancellationToken.None);
         // A second store over the same file (a restart) reads what the first wrote.
-        Assert.Equal([4], await new CryptoItems(new Database(_dir.File("doorman.db")), _key).GetAsync("olm", "key", CancellationToken.None));
+        Assert.Equal([4], await new CryptoItems(Reopened(), _key).GetAsync("olm", "key", CancellationToken.None));
         Assert.Null(await store.GetAsync("olm", "other", CancellationToken.None));
         Assert.Null(await store.GetAsync("inbound", "key", CancellationToken.None));
     }
@@ -40,7 +46,8 @@ public sealed class CryptoItemsTests : IDisposable
     [Fact]
     public async Task The_file_does_not_hold_the_plaintext()
     {
-        var database = await DatabaseAsync();
+        var database = new Database(_dir.File("plain.db"));
+        await new Migrator(database, TimeProvider.System, NullLogger<Migrator>.Instance).MigrateAsync(CancellationToken.None);
         var secret = Encoding.UTF8.GetBytes("{\"private_key\":\"this-is-the-secret-private-key\"}");
         await new CryptoItems(database, _key).PutAsync("identity", "", secret, CancellationToken.None);
 
@@ -50,7 +57,7 @@ public sealed class CryptoItemsTests : IDisposable
         Assert.Equal(-1, stored.AsSpan().IndexOf(Encoding.UTF8.GetBytes("this-is-the-secret")));
         // Nor anywhere else in the file (the WAL included).
         await connection.ExecuteAsync("PRAGMA wal_checkpoint(TRUNCATE)");
-        var file = await File.ReadAllBytesAsync(_dir.File("doorman.db"));
+        var file = await File.ReadAllBytesAsync(_dir.File("plain.db"));
         Assert.Equal(-1, file.AsSpan().IndexOf(Encoding.UTF8.GetBytes("this-is-the-secret")));
     }
 

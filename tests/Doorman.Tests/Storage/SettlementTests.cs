@@ -62,8 +62,8 @@ public sealed class SettlementTests : IAsyncLifetime
     public async Task Two_appliers_racing_on_one_database_file_apply_once()
     {
         await OrderAsync("bb");
-        // A second, independent service graph: its own connection pool on the same file, like a second process.
-        await using var other = await BotServices.BuildAsync(_dir.File("doorman.db"), _time);
+        // A second, independent service graph: its own connection pool on the same database, like a second process.
+        await using var other = await BotServices.BuildAsync(_dir.File("doorman.db"), _time, settings: BotServices.SharedStorage(_services));
         var first = _services.GetRequiredService<Settlements>();
         var second = other.GetRequiredService<Settlements>();
 
