@@ -1,3 +1,4 @@
+using Doorman.Storage;
 using Doorman.Matrix;
 using Doorman.Matrix.Http;
 using Doorman.Matrix.Sync;
@@ -60,7 +61,7 @@ public static class HomeserverSetup
         services.AddSingleton(new SyncLoopOptions());
         services.AddSingleton<ISyncStateStore, SqliteSyncStateStore>();
         services.AddSingleton<SyncLoop>();
-        services.AddHostedService<SyncService>();
+        services.AddActivePart<SyncService>();
         services.AddHealthChecks().AddCheck<SyncHealthCheck>(SyncHealthCheck.Name);
         return services;
     }

@@ -112,8 +112,10 @@ public static class DoormanApp
         services.AddPayments(configuration);       // LND or BTCPay, and what watches them
         services.AddOutbox();                      // invites, kicks and messages carried out
         services.AddScheduling();                  // deadlines (Quartz)
+        services.AddLeadership();                  // which instance runs the active parts (all of them, on SQLite)
         services.AddSecretFiles<MatrixOptions>(MatrixOptions.Section);   // Matrix:AccessTokenFile, …
         services.AddSecretFiles<BtcPayOptions>("Payments:BtcPay");       // Payments:BtcPay:ApiKeyFile, …
+        services.AddSecretFiles<StorageOptions>(StorageOptions.Section); // Storage:ConnectionStringFile
         services.AddSingleton<StartupChecks>();
         services.AddSingleton<Health>();
         services.AddSingleton<MetricsSampler>();

@@ -11,18 +11,26 @@ namespace Doorman.Hosting;
 /// Homeserver/SyncHealthCheck.cs, Payments/PaymentsHealthCheck.cs, Outbox/OutboxHealthCheck.cs); any unhealthy check
 /// makes the answer 503. The payment feed and the outbox report at worst degraded, so they do not fail it: the bot
 /// still serves members (and finds late payments) while the node is briefly away.
+/// <para>
+/// A standby (Hosting/Leadership.cs) runs no sync loop and no payment feed: it answers 200 with status "standby" while
+/// its database answers, so an orchestrator keeps it, and <c>role</c> says which instance is the active one.
+/// </para>
 /// </summary>
-public sealed class Health(HealthCheckService checks)
+public sealed class Health(HealthCheckService checks, IInstanceRole instance)
 {
     public async Task<IResult> CheckAsync(CancellationToken cancellationToken)
     {
-        var report = await checks.CheckHealthAsync(cancellationToken);
-        var healthy = report.Entries.Values.All(e => e.Status != HealthStatus.Unhealthy);
+        var role = instance.Role;
+        var standby = role is InstanceRole.Standby;
+        var report = await checks.CheckHealthAsync(
+            standby ? (registration => registration.Name == DatabaseHealthCheck.Name) : null, cancellationToken);
+        var healthy = role is not InstanceRole.Lost && report.Entries.Values.All(e => e.Status != HealthStatus.Unhealthy);
         var body = new HealthReport(
-            healthy ? "healthy" : "unhealthy",
+            !healthy ? "unhealthy" : standby ? "standby" : "healthy",
             Describe(report, DatabaseHealthCheck.Name),
-            Describe(report, SyncHealthCheck.Name),
-            Describe(report, PaymentsHealthCheck.Name));
+            standby ? "standby" : Describe(report, SyncHealthCheck.Name),
+            standby ? "standby" : Describe(report, PaymentsHealthCheck.Name),
+            role.ToString().ToLowerInvariant());
         return Results.Json(body, HealthJsonContext.Default.HealthReport, statusCode: healthy ? 200 : 503);
     }
 
@@ -30,7 +38,8 @@ public sealed class Health(HealthCheckService checks)
         report.Entries.TryGetValue(name, out var entry) ? entry.Description ?? entry.Status.ToString().ToLowerInvariant() : "not checked";
 }
 
-public sealed record HealthReport(string Status, string Database, string Sync, string Payments);
+/// <param name="Role">single (SQLite), active or standby (PostgreSQL, docs/operators.md), lost (an active instance stopping).</param>
+public sealed record HealthReport(string Status, string Database, string Sync, string Payments, string Role);
 
 [System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase)]
 [System.Text.Json.Serialization.JsonSerializable(typeof(HealthReport))]

@@ -29,10 +29,13 @@ public sealed class MetricsSampler
     private readonly Gauge _activeSubscriptions;
     private readonly Gauge _syncLag;
     private readonly Gauge _backendUp;
+    private readonly Gauge _active;
+    private readonly IInstanceRole _role;
 
-    public MetricsSampler(DoormanMetrics metrics, Database database, SyncLoop sync, PaymentListener payments, IPaymentBackend backend, TimeProvider time)
+    public MetricsSampler(DoormanMetrics metrics, Database database, SyncLoop sync, PaymentListener payments, IPaymentBackend backend, IInstanceRole role,
+        TimeProvider time)
     {
-        (_database, _sync, _payments, _backend, _time) = (database, sync, payments, backend, time);
+        (_database, _sync, _payments, _backend, _role, _time) = (database, sync, payments, backend, role, time);
         _started = time.GetUtcNow();
         var factory = metrics.Factory;
         _outboxDepth = factory.CreateGauge("doorman_outbox_depth", "Pending items by queue: messages, membership (invites and kicks), inbox.", ByQueue);
@@ -40,6 +43,7 @@ public sealed class MetricsSampler
         _activeSubscriptions = factory.CreateGauge("doorman_active_subscriptions", "Subscriptions running or in their grace, by source: paid, grant, trial.", BySource);
         _syncLag = factory.CreateGauge("doorman_sync_lag_seconds", "Time since the last successful /sync (since start, before the first).");
         _backendUp = factory.CreateGauge("doorman_payment_backend_up", "1 while the payment backend's settlement feed is open and caught up, else 0.", ByBackend);
+        _active = factory.CreateGauge("doorman_instance_active", "1 on the instance that runs the sync loop, payments and outbox (the only one on SQLite), 0 on a standby.");
         metrics.Registry.AddBeforeCollectCallback(SampleAsync);
     }
 
@@ -57,5 +61,6 @@ public sealed class MetricsSampler
         // Read after the database's answer: a sync may have succeeded meanwhile, after `now` above.
         _syncLag.Set(Math.Max(0, (_time.GetUtcNow() - (_sync.LastSuccess ?? _started)).TotalSeconds));
         _backendUp.WithLabels(_backend.Name).Set(_payments.IsConnected ? 1 : 0);
+        _active.Set(_role.Role is InstanceRole.Single or InstanceRole.Active ? 1 : 0);
     }
 }

@@ -1,3 +1,4 @@
+using Doorman.Storage;
 using Doorman.Matrix.Sync;
 using Microsoft.Extensions.Options;
 
@@ -12,7 +13,7 @@ public static class InboxSetup
         services.AddSingleton<IValidateOptions<InboxOptions>, InboxOptionsValidator>();
         services.AddSingleton<ISyncHandler, BotSyncHandler>();
         services.AddSingleton<InboxDispatcher>();
-        services.AddHostedService<InboxWorker>();
+        services.AddActivePart<InboxWorker>();
         return services;
     }
 }

@@ -1,3 +1,5 @@
+using Doorman.Storage;
+
 namespace Doorman.Outbox;
 
 public static class OutboxSetup
@@ -5,8 +7,8 @@ public static class OutboxSetup
     /// <summary>The workers that carry out what the outbox tables hold: messages, invites and kicks.</summary>
     public static IServiceCollection AddOutbox(this IServiceCollection services)
     {
-        services.AddHostedService<MessageSender>();
-        services.AddHostedService<MembershipWorker>();
+        services.AddActivePart<MessageSender>();
+        services.AddActivePart<MembershipWorker>();
         services.AddHealthChecks().AddCheck<OutboxHealthCheck>(OutboxHealthCheck.Name);
         return services;
     }

@@ -1,3 +1,4 @@
+using Doorman.Storage;
 using Doorman.Access;
 using Doorman.Payments.BtcPay;
 using Doorman.Payments.Lnd;
@@ -21,9 +22,8 @@ public static class PaymentsSetup
         services.AddSingleton<IValidateOptions<PaymentsOptions>, PaymentsOptionsValidator>();
         services.AddSingleton<IPaymentState, PaymentState>();
         services.AddSingleton<Reconciler>();
-        services.AddSingleton<PaymentListener>();
-        services.AddHostedService(sp => sp.GetRequiredService<PaymentListener>());
-        services.AddHostedService<PaymentPoller>();
+        services.AddActivePart<PaymentListener>();
+        services.AddActivePart<PaymentPoller>();
         services.AddHealthChecks().AddCheck<PaymentsHealthCheck>(PaymentsHealthCheck.Name);
         if (IsBtcPay(configuration))
             services.AddBtcPayPaymentBackend(configuration.GetSection("Payments:BtcPay"));

@@ -1,5 +1,4 @@
 using Doorman.Access;
-using Doorman.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Doorman.Storage;
@@ -53,7 +52,6 @@ public static class StorageSetup
     {
         services.AddOptions<StorageOptions>().Bind(configuration.GetSection(StorageOptions.Section));
         services.AddSingleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>();
-        services.AddSecretFiles<StorageOptions>(StorageOptions.Section);   // Storage:ConnectionStringFile
         services.AddSingleton<Database>();
         services.AddSingleton<IDatabase>(sp => sp.GetRequiredService<Database>());
         services.AddSingleton<Migrator>();

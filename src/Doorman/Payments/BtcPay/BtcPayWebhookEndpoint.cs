@@ -1,4 +1,6 @@
 using System.Text.Json;
+using Doorman.Access;
+using Doorman.Storage;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 
@@ -33,6 +35,9 @@ internal sealed partial class BtcPayWebhookReceiver(
     BtcPayWebhookSecret secrets,
     BtcPayWebhookDeliveries deliveries,
     BtcPayWebhookInbox inbox,
+    IInstanceRole instance,
+    IPaymentBackend backend,
+    Settlements settlements,
     IOptions<BtcPayOptions> options,
     TimeProvider time,
     ILogger<BtcPayWebhookReceiver> logger)
@@ -105,9 +110,33 @@ internal sealed partial class BtcPayWebhookReceiver(
             }
         }
 
+        if (instance.Role is InstanceRole.Standby)
+            return await ApplyOnStandbyAsync(type, delivery, cancellationToken);
         inbox.Post(delivery.InvoiceId);
         LogAccepted(type, delivery.InvoiceId, delivery.DeliveryId, delivery.IsRedelivery);
         return Results.Ok();
+    }
+
+    /// <summary>
+    /// A standby runs no settlement feed to hand the invoice to (Hosting/Leadership.cs): it re-reads the invoice and
+    /// applies it itself. Applying is once per order in the database whichever instance does it, and the active
+    /// instance's outbox carries out the invite. If it fails, 500: BTCPay redelivers (under a new delivery id), and the
+    /// active instance's look-ups of pending orders find the payment anyway.
+    /// </summary>
+    private async Task<IResult> ApplyOnStandbyAsync(string type, GreenfieldWebhookEvent delivery, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var update = await backend.LookupInvoiceAsync(delivery.InvoiceId!, cancellationToken);
+            var outcome = await settlements.ApplyAsync(backend.Name, update, cancellationToken);
+            LogAppliedOnStandby(type, delivery.InvoiceId!, outcome);
+            return Results.Ok();
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+        {
+            LogStandbyFailed(e, delivery.InvoiceId!);
+            return Results.StatusCode(StatusCodes.Status500InternalServerError);
+        }
     }
 
     private IResult Reject(string remote, string reason)
@@ -131,6 +160,12 @@ internal sealed partial class BtcPayWebhookReceiver(
         }
         return buffer.ToArray();
     }
+
+    [LoggerMessage(LogLevel.Information, "BTCPay {Type} for invoice {InvoiceId} applied by this standby instance: {Outcome}")]
+    private partial void LogAppliedOnStandby(string type, string invoiceId, SettlementOutcome outcome);
+
+    [LoggerMessage(LogLevel.Error, "This standby instance could not apply BTCPay invoice {InvoiceId}; answered 500 so BTCPay delivers it again")]
+    private partial void LogStandbyFailed(Exception exception, string invoiceId);
 
     [LoggerMessage(LogLevel.Warning, "Refused a BTCPay webhook delivery from {Remote}: {Reason}")]
     private partial void LogRejected(string remote, string reason);
