@@ -111,7 +111,7 @@ public static class DoormanApp
         services.AddMessaging();                   // messages queued, DMs, wording
         services.AddPayments(configuration);       // LND or BTCPay, and what watches them
         services.AddOutbox();                      // invites, kicks and messages carried out
-        services.AddScheduling();                  // deadlines (Quartz)
+        services.AddScheduling(configuration);     // deadlines (Quartz; clustered on PostgreSQL)
         services.AddLeadership();                  // which instance runs the active parts (all of them, on SQLite)
         services.AddSecretFiles<MatrixOptions>(MatrixOptions.Section);   // Matrix:AccessTokenFile, …
         services.AddSecretFiles<BtcPayOptions>("Payments:BtcPay");       // Payments:BtcPay:ApiKeyFile, …

@@ -13,6 +13,9 @@ public sealed class SweepScheduler(ISchedulerFactory schedulers) : IDeadlineSign
     public static readonly TriggerKey Periodic = new("sweep-periodic", "doorman");
     public static readonly TriggerKey Next = new("sweep-next", "doorman");
 
+    // Serializes the read-then-replace below within this process. On PostgreSQL (clustered store, SchedulingSetup) two
+    // instances can still interleave it, and the later deadline may replace an earlier one: that sweep then runs with
+    // the periodic trigger, within a minute, and schedules the exact next deadline again.
     private readonly SemaphoreSlim _lock = new(1, 1);
 
     /// <summary>
