@@ -136,6 +136,27 @@ public sealed class MigrateToPostgresTests(ITestOutputHelper output) : IDisposab
         Assert.Contains("cursors  1", lines.Select(l => System.Text.RegularExpressions.Regex.Replace(l, " +", "  ")));
     }
 
+    /// <summary>Tables are read from the databases, not listed in the code: one that only SQLite has stops the copy rather than being left behind.</summary>
+    [PostgresFact]
+    public async Task A_table_or_column_on_one_side_only_stops_the_copy_and_commits_nothing()
+    {
+        var sqlite = await SqliteWithEveryTableAsync(RandomNumberGenerator.GetBytes(CryptoStoreKey.Size));
+        await sqlite.WriteAsync(async tx =>
+        {
+            await tx.ExecuteAsync("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)");
+            await tx.ExecuteAsync("ALTER TABLE gates ADD COLUMN colour TEXT");
+        }, CancellationToken.None);
+        await using var postgres = await TestPostgres.CreateAsync();
+
+        var (exit, lines) = await RunAsync("migrate", "--to-postgres", postgres.ConnectionString, "--Storage:Path=" + DatabasePath);
+
+        Assert.Equal(1, exit);
+        var line = Assert.Single(lines, l => l.Contains("refused", StringComparison.Ordinal));
+        Assert.Contains("table notes is in SQLite only", line, StringComparison.Ordinal);
+        Assert.Contains("column gates.colour is in SQLite only", line, StringComparison.Ordinal);
+        Assert.All(await TablesAsync(Database.Postgres(postgres.ConnectionString)), t => Assert.Empty(t.Value));
+    }
+
     [Fact]
     public async Task A_target_that_cannot_be_reached_fails_with_one_line_and_no_password()
     {
