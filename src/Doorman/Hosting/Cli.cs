@@ -9,7 +9,7 @@ namespace Doorman.Hosting;
 
 /// <summary>
 /// The operators' command line (README "Command line"): <c>doorman</c> or <c>doorman run</c> runs the bot;
-/// <c>check</c>, <c>migrate</c>, <c>version</c>, <c>health</c> (also the old <c>--healthcheck</c>). Configuration
+/// <c>check</c>, <c>migrate</c> (and <c>migrate --to-postgres</c>, Hosting/MigrateToPostgres.cs), <c>version</c>, <c>health</c> (also the old <c>--healthcheck</c>). Configuration
 /// overrides such as <c>--Matrix:UserId=…</c> are not options of ours: they pass through to the configuration for
 /// every verb, so the parser leaves unknown tokens alone.
 /// </summary>
@@ -33,7 +33,18 @@ public static class Cli
         Verb("run", "Run the bot (the default).", (config, _) => RunBotAsync(config, error));
         Verb("check", "Check the configuration, homeserver, payment backend, database, listener and gated rooms; change nothing. Exit 0 when all pass.",
             (config, ct) => Check.RunAsync(config, output, ct));
-        Verb("migrate", "Apply the database migrations and exit.", (config, ct) => MigrateAsync(config, output, ct));
+        var migrate = Verb("migrate", "Apply the database migrations and exit.", (config, ct) => MigrateAsync(config, output, ct));
+        // ZeroOrOne: a missing connection string is our usage error (exit 2), not the parser's.
+        var toPostgres = new Option<string>("--to-postgres")
+        {
+            Description = "Copy the SQLite database into this empty PostgreSQL database (an Npgsql connection string) and say what to change in the configuration.",
+            HelpName = "connection string",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
+        migrate.Options.Add(toPostgres);
+        migrate.SetAction((parse, ct) => parse.GetResult(toPostgres) is null
+            ? MigrateAsync(Overrides(parse), output, ct)
+            : MigrateToPostgres.RunAsync(Overrides(parse), parse.GetValue(toPostgres), output, error, ct));
         Verb("version", "Print the version, commit and .NET runtime.", (_, _) => Task.FromResult(PrintVersion(output)));
         Verb("health", "Ask the running bot's /healthz on this machine; exit 0 when healthy.", (config, _) => HealthProbe.RunAsync(config));
 
