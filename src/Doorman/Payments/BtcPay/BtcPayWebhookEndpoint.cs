@@ -35,9 +35,7 @@ internal sealed partial class BtcPayWebhookReceiver(
     BtcPayWebhookSecret secrets,
     BtcPayWebhookDeliveries deliveries,
     BtcPayWebhookInbox inbox,
-    IInstanceRole instance,
-    IPaymentBackend backend,
-    Settlements settlements,
+    IServiceProvider services,
     IOptions<BtcPayOptions> options,
     TimeProvider time,
     ILogger<BtcPayWebhookReceiver> logger)
@@ -110,7 +108,8 @@ internal sealed partial class BtcPayWebhookReceiver(
             }
         }
 
-        if (instance.Role is InstanceRole.Standby)
+        // The role and the standby's parts are looked up, not injected: a receiver is also built without the leadership.
+        if (services.GetService<IInstanceRole>()?.Role is InstanceRole.Standby)
             return await ApplyOnStandbyAsync(type, delivery, cancellationToken);
         inbox.Post(delivery.InvoiceId);
         LogAccepted(type, delivery.InvoiceId, delivery.DeliveryId, delivery.IsRedelivery);
@@ -125,10 +124,11 @@ internal sealed partial class BtcPayWebhookReceiver(
     /// </summary>
     private async Task<IResult> ApplyOnStandbyAsync(string type, GreenfieldWebhookEvent delivery, CancellationToken cancellationToken)
     {
+        var backend = services.GetRequiredService<IPaymentBackend>();
         try
         {
             var update = await backend.LookupInvoiceAsync(delivery.InvoiceId!, cancellationToken);
-            var outcome = await settlements.ApplyAsync(backend.Name, update, cancellationToken);
+            var outcome = await services.GetRequiredService<Settlements>().ApplyAsync(backend.Name, update, cancellationToken);
             LogAppliedOnStandby(type, delivery.InvoiceId!, outcome);
             return Results.Ok();
         }
