@@ -52,6 +52,10 @@ internal static class Burst
             Say(string.Create(CultureInfo.InvariantCulture, $"{members} pending orders through the real flow in {Stopwatch.GetElapsedTime(setup).TotalSeconds:F1} s; load {Load()}"));
 
             var invites = orders.Select(o => world.Invites.ExpectAsync(o.UserId)).ToArray();
+            // Where the queue is: when the last order was applied (its invite written to the outbox with it) and when
+            // the last invite action was finished, read from the database every 20 ms.
+            var database = storage.Open();
+            var polling = PollAsync(database, members, cancellationToken);
             var settled = new long[members];
             for (var i = 0; i < members; i++)
             {
@@ -61,11 +65,14 @@ internal static class Burst
             var window = Stopwatch.GetElapsedTime(settled[0]).TotalMilliseconds;
             var done = await Task.WhenAll(invites).WaitAsync(TimeSpan.FromMinutes(5), cancellationToken);
             var first = settled[0];
+            var (applied, finished) = await polling.WaitAsync(TimeSpan.FromMinutes(1), cancellationToken);
 
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"burst: {members} invoices settled in {window:F1} ms on {world.Describe()}, {storage.Describe()}, the bot exempt from rate limits ({Environment.ProcessorCount} cores, .NET {Environment.Version}); load {Load()}"));
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  first settlement → last invite request sent: {Stopwatch.GetElapsedTime(first, done.Max(d => d.Sent)).TotalMilliseconds:F0} ms; → last invite answered: {Stopwatch.GetElapsedTime(first, done.Max(d => d.Answered)).TotalMilliseconds:F0} ms"));
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  first settlement → all {members} orders applied (invites in the outbox): {Stopwatch.GetElapsedTime(first, applied).TotalMilliseconds:F0} ms; → all invite actions finished: {Stopwatch.GetElapsedTime(first, finished).TotalMilliseconds:F0} ms (polled every 20 ms)"));
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  first settlement → first invite request sent: {Stopwatch.GetElapsedTime(first, done.Min(d => d.Sent)).TotalMilliseconds:F1} ms"));
             SettleToInvite.Print(output, "its settlement → invite request sent", [.. done.Select((d, i) => Stopwatch.GetElapsedTime(settled[i], d.Sent).TotalMilliseconds)]);
@@ -76,6 +83,22 @@ internal static class Burst
         finally
         {
             SettleToInvite.DeleteQuietly(dataDir);
+        }
+    }
+
+    private static async Task<(long Applied, long Finished)> PollAsync(Database database, int members, CancellationToken cancellationToken)
+    {
+        long applied = 0;
+        while (true)
+        {
+            var (orders, actions) = await database.ReadAsync(async tx => (
+                await tx.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM orders WHERE status = 'applied'"),
+                await tx.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM membership_actions WHERE action = 'invite' AND status <> 'pending'")), cancellationToken);
+            if (applied == 0 && orders >= members)
+                applied = Stopwatch.GetTimestamp();
+            if (applied != 0 && actions >= members)
+                return (applied, Stopwatch.GetTimestamp());
+            await Task.Delay(20, cancellationToken);
         }
     }
 

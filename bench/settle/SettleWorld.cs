@@ -37,6 +37,11 @@ internal sealed class SettleWorld : IAsyncDisposable
 
     public MembershipStamp Invites { get; } = new();
 
+    /// <summary>The bot's kick requests (bench/load's sweep).</summary>
+    public MembershipStamp Kicks { get; } = new("kick");
+
+    private IReadOnlyDictionary<string, string?> _settings = new Dictionary<string, string?>();
+
     /// <summary>Where the homeserver is, for the report.</summary>
     public string Describe() => _sandbox is null ? "Synapse at " + HomeserverUrl : "the sandbox homeserver";
 
@@ -72,9 +77,8 @@ internal sealed class SettleWorld : IAsyncDisposable
             };
             foreach (var (key, value) in extraSettings ?? new Dictionary<string, string?>())
                 settings[key] = value;
-            world.Bot = await EmbeddedBot.StartAsync(settings,
-                logging => logging.SetMinimumLevel(LogLevel.Warning).AddSimpleConsole(),
-                services => services.AddSingleton(world.Invites.Filter()), cancellationToken);
+            world._settings = settings;
+            await world.StartBotAsync(cancellationToken);
             return world;
         }
         catch
@@ -83,6 +87,20 @@ internal sealed class SettleWorld : IAsyncDisposable
             throw;
         }
     }
+
+    private async Task StartBotAsync(CancellationToken cancellationToken) =>
+        Bot = await EmbeddedBot.StartAsync(_settings,
+            logging => logging.SetMinimumLevel(LogLevel.Warning).AddSimpleConsole(),
+            services => services.AddSingleton(Invites.Filter()).AddSingleton(Kicks.Filter()), cancellationToken);
+
+    /// <summary>Stops the bot gracefully and starts it again on the same database (bench/load seeds it in between).</summary>
+    public async Task StopBotAsync()
+    {
+        await Bot.DisposeAsync();
+        Bot = null!;
+    }
+
+    public Task RestartBotAsync(CancellationToken cancellationToken) => StartBotAsync(cancellationToken);
 
     public async Task<(string UserId, string AccessToken)> RegisterAsync(string name, CancellationToken cancellationToken)
     {
