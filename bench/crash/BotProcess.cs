@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
 
 namespace Doorman.Crash;
 
@@ -16,6 +18,9 @@ internal sealed class BotProcess(string botDll, IReadOnlyDictionary<string, stri
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(2) };
     private readonly long _origin = Stopwatch.GetTimestamp();
     private Process? _current;
+
+    /// <summary>The running bot's process id (for its /proc/&lt;pid&gt;/status), or null when it is not running.</summary>
+    public int? ProcessId => _current?.Id;
 
     /// <summary>How many times the bot was started.</summary>
     public int Starts { get; private set; }
@@ -117,6 +122,36 @@ internal sealed class BotProcess(string botDll, IReadOnlyDictionary<string, stri
     /// <summary>The dotnet host running this harness (when started as <c>dotnet Doorman.Crash.dll</c>), else the one on PATH.</summary>
     private static string DotnetHost() =>
         Environment.ProcessPath is { } path && Path.GetFileNameWithoutExtension(path) == "dotnet" ? path : "dotnet";
+
+    /// <summary>
+    /// The bot to run: <c>--bot</c>, else src/Doorman's build in this harness's configuration (the project reference
+    /// builds it), found by walking up to bot.sln.
+    /// </summary>
+    internal static string Find(string? given)
+    {
+        if (given is not null)
+            return File.Exists(given) ? Path.GetFullPath(given) : throw new FileNotFoundException($"--bot {given}: no such file");
+        var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var configuration = output.Parent?.Name ?? "Release";
+        for (var dir = output; dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "bot.sln")))
+            {
+                var dll = Path.Combine(dir.FullName, "src", "Doorman", "bin", configuration, output.Name, "Doorman.dll");
+                if (File.Exists(dll))
+                    return dll;
+                break;
+            }
+        }
+        throw new FileNotFoundException("the bot's build was not found: build src/Doorman, or pass --bot path/to/Doorman.dll");
+    }
+
+    internal static int FreePort()
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)socket.LocalEndPoint!).Port;
+    }
 
     public void Dispose()
     {

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using Doorman.Sandbox.Homeserver;
 using Doorman.Sandbox.Lightning;
@@ -42,7 +40,7 @@ internal static class CrashRun
         var started = Stopwatch.GetTimestamp();
         void Say(string text) => output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{Stopwatch.GetElapsedTime(started).TotalSeconds,6:F1}s] {text}"));
 
-        var botDll = FindBot(options.Bot);
+        var botDll = BotProcess.Find(options.Bot);
         var dataDir = Path.Combine(Path.GetTempPath(), "doorman-crash-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(dataDir);
         Say($"bot {botDll}; data, log and database in {dataDir}");
@@ -55,7 +53,7 @@ internal static class CrashRun
         var ownerAccount = homeserver.RegisterUser("owner");
         using var owner = new Player("owner", homeserver.Url, ownerAccount.UserId, ownerAccount.AccessToken);
 
-        var httpUrl = new Uri($"http://127.0.0.1:{FreePort()}/");
+        var httpUrl = new Uri($"http://127.0.0.1:{BotProcess.FreePort()}/");
         var databasePath = Path.Combine(dataDir, "doorman.db");
         var logPath = Path.Combine(dataDir, "bot.log");
         var environment = new Dictionary<string, string>
@@ -255,34 +253,4 @@ internal static class CrashRun
 
     private static double Quantile(double[] sorted, double q) =>
         sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, Math.Max(0, (int)Math.Ceiling(q * sorted.Length) - 1))];
-
-    /// <summary>
-    /// The bot to run: <c>--bot</c>, else src/Doorman's build in this harness's configuration (the project reference
-    /// builds it), found by walking up to bot.sln.
-    /// </summary>
-    private static string FindBot(string? given)
-    {
-        if (given is not null)
-            return File.Exists(given) ? Path.GetFullPath(given) : throw new FileNotFoundException($"--bot {given}: no such file");
-        var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        var configuration = output.Parent?.Name ?? "Release";
-        for (var dir = output; dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "bot.sln")))
-            {
-                var dll = Path.Combine(dir.FullName, "src", "Doorman", "bin", configuration, output.Name, "Doorman.dll");
-                if (File.Exists(dll))
-                    return dll;
-                break;
-            }
-        }
-        throw new FileNotFoundException("the bot's build was not found: build src/Doorman, or pass --bot path/to/Doorman.dll");
-    }
-
-    private static int FreePort()
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
-    }
 }

@@ -1,10 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
+using Doorman.BenchShared;
 using Doorman.Payments.Bolt11;
-using Doorman.Sandbox;
-using Doorman.Sandbox.Homeserver;
-using Doorman.Sandbox.Lightning;
 using Doorman.Sandbox.Players;
+using Doorman.Storage;
 using Membership = Doorman.Matrix.Events.Membership;
 
 namespace Doorman.Settle;
@@ -19,75 +18,37 @@ namespace Doorman.Settle;
 /// </summary>
 internal static class SettleToInvite
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+    internal static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
 
-    public static async Task<int> RunAsync(int purchases, Uri? synapse, string synapseSecret, TextWriter output, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(int purchases, Uri? synapse, string synapseSecret, StorageProvider provider, string? postgres,
+        TextWriter output, CancellationToken cancellationToken)
     {
         var dataDir = Path.Combine(Path.GetTempPath(), "doorman-settle-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(dataDir);
         try
         {
-            await using var sandbox = synapse is null ? await SandboxHomeserver.StartAsync(new SandboxHomeserverOptions(), cancellationToken) : null;
-            using var admin = synapse is null ? null : new SynapseAdmin(synapse, synapseSecret);
-            var homeserverUrl = synapse ?? sandbox!.Url;
-            async Task<(string UserId, string AccessToken)> RegisterAsync(string name)
-            {
-                if (sandbox is not null)
-                {
-                    var account = sandbox.RegisterUser(name);
-                    return (account.UserId, account.AccessToken);
-                }
-                var (userId, token, _) = await admin!.RegisterAsync(name, cancellationToken: cancellationToken);
-                return (userId, token);
-            }
-
-            await using var lightning = await SandboxLightningNode.StartAsync(new SandboxLightningOptions(), cancellationToken);
-            var lndFiles = lightning.WriteFiles(Path.Combine(dataDir, "lnd"));
-            var bot = await RegisterAsync("doorman");
-            if (sandbox is not null)
-                sandbox.ExemptFromRateLimits(bot.UserId);
-            else
-                await admin!.ExemptFromRateLimitsAsync(bot.UserId, cancellationToken);
-            var ownerAccount = await RegisterAsync("owner");
-            using var owner = new Player("owner", homeserverUrl, ownerAccount.UserId, ownerAccount.AccessToken);
-
-            var stamp = new InviteStamp();
-            var settings = new Dictionary<string, string?>
-            {
-                ["Matrix:HomeserverUrl"] = homeserverUrl.ToString(),
-                ["Matrix:UserId"] = bot.UserId,
-                ["Matrix:AccessToken"] = bot.AccessToken,
-                ["Storage:Path"] = Path.Combine(dataDir, "doorman.db"),
-                ["Http:Urls"] = "http://127.0.0.1:0",
-                ["Payments:Backend"] = "Lnd",
-                ["Payments:Lnd:Address"] = lightning.Address.ToString(),
-                ["Payments:Lnd:MacaroonPath"] = Path.Combine(lndFiles, "invoice.macaroon"),
-                ["Payments:Lnd:TlsCertPath"] = Path.Combine(lndFiles, "tls.cert"),
-            };
-            await using var doorman = await EmbeddedBot.StartAsync(settings,
-                logging => logging.SetMinimumLevel(LogLevel.Warning).AddSimpleConsole(),
-                services => services.AddSingleton(stamp.Filter()), cancellationToken);
-
+            await using var storage = await BenchStorage.CreateAsync(provider, postgres, dataDir, cancellationToken);
+            await using var world = await SettleWorld.StartAsync(synapse, synapseSecret, storage, dataDir, null, cancellationToken);
             var localpart = "vip-" + Guid.NewGuid().ToString("N")[..8];
-            var room = await owner.CreateGatedRoomAsync(localpart, "VIP lounge", bot.UserId, "100 sats per 30d", Patience, cancellationToken);
+            var room = await world.Owner.CreateGatedRoomAsync(localpart, "VIP lounge", world.BotUserId, "100 sats per 30d", Patience, cancellationToken);
 
             var sent = new List<double>(purchases);
             var answered = new List<double>(purchases);
             var seen = new List<double>(purchases);
             for (var i = 0; i < purchases; i++)
             {
-                var account = await RegisterAsync($"member{i}");
-                using var member = new Player($"member{i}", homeserverUrl, account.UserId, account.AccessToken);
-                var dm = await member.OpenDirectMessageAsync(bot.UserId, cancellationToken);
-                await member.WaitForMembershipAsync(dm, bot.UserId, Membership.Join, Patience, cancellationToken);
+                var account = await world.RegisterAsync($"member{i}", cancellationToken);
+                using var member = new Player($"member{i}", world.HomeserverUrl, account.UserId, account.AccessToken);
+                var dm = await member.OpenDirectMessageAsync(world.BotUserId, cancellationToken);
+                await member.WaitForMembershipAsync(dm, world.BotUserId, Membership.Join, Patience, cancellationToken);
                 var mark = member.Mark;
                 await member.SayAsync(dm, $"join #{localpart}:localhost", cancellationToken);
                 var invoice = await member.WaitForMessageAsync(dm, b => Player.FindInvoice(b) is not null, Patience, mark, cancellationToken);
                 var hash = Bolt11Codec.Decode(Player.FindInvoice(Player.BodyOf(invoice))!).PaymentHash;
 
-                var invite = stamp.ExpectAsync(account.UserId);
+                var invite = world.Invites.ExpectAsync(account.UserId);
                 var settled = Stopwatch.GetTimestamp();
-                await lightning.PayAsync(hash, cancellationToken: cancellationToken);
+                await world.Lightning.PayAsync(hash, cancellationToken: cancellationToken);
                 await member.WaitForInviteAsync(room, Patience, cancellationToken);
                 seen.Add(Stopwatch.GetElapsedTime(settled).TotalMilliseconds);
                 var (inviteSent, inviteAnswered) = await invite.WaitAsync(Patience, cancellationToken);
@@ -96,7 +57,7 @@ internal static class SettleToInvite
             }
 
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"settle → invite on {(synapse is null ? "the sandbox homeserver" : "Synapse at " + synapse)}, {purchases} purchases one at a time, the bot exempt from rate limits ({Environment.ProcessorCount} cores, .NET {Environment.Version}):"));
+                $"settle → invite on {world.Describe()}, {storage.Describe()}, {purchases} purchases one at a time, the bot exempt from rate limits ({Environment.ProcessorCount} cores, .NET {Environment.Version}):"));
             Print(output, "settle → invite request sent", sent);
             Print(output, "settle → invite answered", answered);
             Print(output, "settle → the member's sync shows the invite", seen);
@@ -104,22 +65,27 @@ internal static class SettleToInvite
             // Whether the tail is the first purchases (code not yet compiled) or spread out (the machine, the database).
             output.WriteLine("  slowest, ms@purchase: " + string.Join(' ', sent.Select((ms, i) => (ms, i)).OrderByDescending(x => x.ms).Take(8)
                 .Select(x => string.Create(CultureInfo.InvariantCulture, $"{x.ms:F1}@{x.i + 1}"))));
-            await doorman.StopAsync(CancellationToken.None);
+            await world.Bot.StopAsync(CancellationToken.None);
             return 0;
         }
         finally
         {
-            try
-            {
-                Directory.Delete(dataDir, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
+            DeleteQuietly(dataDir);
         }
     }
 
-    private static void Print(TextWriter output, string what, List<double> ms)
+    internal static void DeleteQuietly(string dataDir)
+    {
+        try
+        {
+            Directory.Delete(dataDir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    internal static void Print(TextWriter output, string what, List<double> ms)
     {
         var sorted = ms.Order().ToArray();
         double At(double q) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(q * sorted.Length) - 1)];
