@@ -61,6 +61,7 @@ public static class HomeserverSetup
         services.AddSingleton(new SyncLoopOptions());
         services.AddSingleton<ISyncStateStore, SqliteSyncStateStore>();
         services.AddSingleton<SyncLoop>();
+        services.AddActivePart<CryptoStart>();      // the first active part: the device's keys, then the sync loop
         services.AddActivePart<SyncService>();
         services.AddHealthChecks().AddCheck<SyncHealthCheck>(SyncHealthCheck.Name);
         return services;

@@ -9,8 +9,9 @@ namespace Doorman.Homeserver;
 /// Establishes the bot's Matrix session at start: finds the homeserver (configured, or discovered through
 /// <c>/.well-known</c>), gets an access token (configured; or stored from an earlier password login; or a new
 /// password login that reuses the stored device id), checks it with <c>whoami</c>, and reads what the server
-/// supports; then starts end-to-end encryption for the device (<see cref="BotCrypto"/>). Every failure is a
-/// <see cref="StartupException"/> naming what to fix, never a secret.
+/// supports. Every failure is a <see cref="StartupException"/> naming what to fix, never a secret. End-to-end
+/// encryption for the device (<see cref="BotCrypto"/>) starts later, when this instance becomes the active one
+/// (<see cref="CryptoStart"/>).
 /// </summary>
 public sealed partial class MatrixSession(
     MatrixClient matrix,
@@ -19,7 +20,6 @@ public sealed partial class MatrixSession(
     IHttpClientFactory httpClients,
     Database database,
     Cursors cursors,
-    BotCrypto crypto,
     IOptions<MatrixOptions> options,
     ILogger<MatrixSession> logger)
 {
@@ -27,6 +27,9 @@ public sealed partial class MatrixSession(
     private const string StoredDevice = "matrix.device_id";
 
     private MatrixOptions Options => options.Value;
+
+    /// <summary>The device the access token belongs to, once established (null: the server did not say).</summary>
+    public string? DeviceId { get; private set; }
 
     public async Task EstablishAsync(CancellationToken cancellationToken)
     {
@@ -52,7 +55,7 @@ public sealed partial class MatrixSession(
         if (!support.AuthenticatedMedia)
             LogOldServer();
 
-        await crypto.StartAsync(me.DeviceId, cancellationToken);
+        DeviceId = me.DeviceId;
     }
 
     private async Task<Matrix.Rooms.WhoAmI> PasswordSessionAsync(CancellationToken cancellationToken)

@@ -140,6 +140,13 @@ public sealed partial class Leadership(
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
         }
+        catch (StartupException e)
+        {
+            // A part would not start for a reason a restart does not mend (the crypto store's key, Homeserver/BotCrypto.cs).
+            LogTakeOverFailed(e);
+            _role = InstanceRole.Lost;
+            await LoseAsync("this instance took over but cannot start: " + e.Message);
+        }
         catch (Exception e)
         {
             // The take-over's barrier failed (the database went away in that moment), or a part would not start.
@@ -202,13 +209,13 @@ public sealed partial class Leadership(
         await StartPartsAsync(cancellationToken);
     }
 
-    private async Task LoseAsync()
+    private async Task LoseAsync(string? reason = null)
     {
         LogLost();
         using var within = new CancellationTokenSource(StopPartsWithin);
         await StopPartsAsync(within.Token);
         await ReleaseAsync();
-        fatal.Stop("this instance lost the leader lock on the database (its connection failed or was ended); it stopped its work and exits, "
+        fatal.Stop(reason ?? "this instance lost the leader lock on the database (its connection failed or was ended); it stopped its work and exits, "
             + "to be restarted as a standby");
     }
 

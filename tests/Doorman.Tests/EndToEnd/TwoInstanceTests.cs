@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Doorman.Homeserver;
 using Doorman.Hosting;
 using Doorman.Sandbox;
 using Doorman.Sandbox.Players;
@@ -112,6 +113,9 @@ public sealed class TwoInstanceTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(200, status);
         Assert.Equal("standby", body.GetProperty("status").GetString());
         Assert.Equal("standby", body.GetProperty("role").GetString());
+        // The standby leaves the device's keys to the active instance (Homeserver/CryptoStart.cs): it has not loaded them.
+        Assert.True(active.Services.GetRequiredService<BotCrypto>().IsOn);
+        Assert.False(_standby.Services.GetRequiredService<BotCrypto>().IsOn);
 
         // Served by the active instance.
         var (roomId, alias, dm, _) = await Scenarios.GatePayInviteAsync(S, "10 sats per 30d");
@@ -130,6 +134,7 @@ public sealed class TwoInstanceTests(ITestOutputHelper output) : IAsyncLifetime
         await Assert.ThrowsAsync<LeadershipLostException>(() => active.Services.GetRequiredService<Database>().WriteAsync(_ => Task.CompletedTask, default));
         (status, body) = await HealthAsync(_standby);
         Assert.Equal("active", body.GetProperty("role").GetString());
+        Assert.True(_standby.Services.GetRequiredService<BotCrypto>().IsOn); // loaded as it took over, as the last active one left them
 
         // The new active instance serves a second purchase by the same member (a renewal), in the same DM.
         var mark = S.Member.Mark;
