@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Doorman.Sandbox.Homeserver;
 using Doorman.Sandbox.Lightning;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
 namespace Doorman.Crash;
 
@@ -17,14 +17,14 @@ internal sealed record AuditResult(
     IReadOnlyList<string> Breaches);
 
 /// <summary>
-/// After the run, with the bot stopped: the node's invoices, the homeserver's timelines and the bot's SQLite file
-/// (read-only; tables in src/Doorman/Storage/Migrations/*.sql) must agree that every settled invoice was applied
+/// After the run, with the bot stopped: the node's invoices, the homeserver's timelines and the bot's database (the
+/// SQLite file opened read-only, or the PostgreSQL database; tables in src/Doorman/Storage/Migrations/) must agree that every settled invoice was applied
 /// exactly once, every payer was invited exactly once per room and told once per payment, nobody unpaid was
 /// invited, nobody was removed, and no invite, kick, message or inbox item is left pending.
 /// </summary>
 internal static class Audit
 {
-    public static AuditResult Run(SandboxHomeserver homeserver, SandboxLightningNode lightning, string databasePath, string botUserId,
+    public static AuditResult Run(SandboxHomeserver homeserver, SandboxLightningNode lightning, DbConnection db, string botUserId,
         IReadOnlyList<GatedRoom> rooms, IReadOnlyList<Member> members, Load load)
     {
         var breaches = new List<string>();
@@ -37,9 +37,6 @@ internal static class Audit
             breaches.Add($"invoice {hash} paid by the harness but not settled at the node");
         foreach (var hash in load.ControlInvoices.Keys.Where(settled.ContainsKey))
             breaches.Add($"a control's invoice {hash} is settled");
-
-        using var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = databasePath, Mode = SqliteOpenMode.ReadOnly }.ToString());
-        db.Open();
 
         // Orders: one per settled invoice, applied, paid in full; nothing applied that was not paid.
         var orders = Rows(db, "SELECT payment_hash, user_id, room_id, status, amount_msat, paid_msat, period_seconds, applied_at FROM orders")
@@ -158,14 +155,14 @@ internal static class Audit
     private static string? Str(JsonElement e, string property) =>
         e.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
-    private static long Scalar(SqliteConnection db, string sql)
+    private static long Scalar(DbConnection db, string sql)
     {
         using var command = db.CreateCommand();
         command.CommandText = sql;
-        return (long)command.ExecuteScalar()!;
+        return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    private static List<object?[]> Rows(SqliteConnection db, string sql)
+    private static List<object?[]> Rows(DbConnection db, string sql)
     {
         using var command = db.CreateCommand();
         command.CommandText = sql;

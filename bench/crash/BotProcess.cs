@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Text.Json;
 
 namespace Doorman.Crash;
 
@@ -21,6 +22,12 @@ internal sealed class BotProcess(string botDll, IReadOnlyDictionary<string, stri
 
     /// <summary>The running bot's process id (for its /proc/&lt;pid&gt;/status), or null when it is not running.</summary>
     public int? ProcessId => _current?.Id;
+
+    /// <summary>Where the bot serves <c>/healthz</c> and <c>/metrics</c>.</summary>
+    public Uri Url => httpUrl;
+
+    /// <summary>The bot's log file (all its lives).</summary>
+    public string LogPath => logPath;
 
     /// <summary>How many times the bot was started.</summary>
     public int Starts { get; private set; }
@@ -78,15 +85,21 @@ internal sealed class BotProcess(string botDll, IReadOnlyDictionary<string, stri
         return code;
     }
 
-    /// <summary>Whether the bot answers <c>GET /healthz</c> with 200 (its parts up: database, sync, payments, outbox).</summary>
+    /// <summary>
+    /// Whether the bot serves: <c>GET /healthz</c> answers 200 (its parts up: database, sync, payments, outbox) and
+    /// the instance is not a standby (src/Doorman/Hosting/Health.cs: a standby answers 200 with role "standby").
+    /// </summary>
     public async Task<bool> IsServingAsync(CancellationToken cancellationToken)
     {
         try
         {
             using var response = await _http.GetAsync(new Uri(httpUrl, "healthz"), cancellationToken);
-            return response.IsSuccessStatusCode;
+            if (!response.IsSuccessStatusCode)
+                return false;
+            using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
+            return !(body.RootElement.TryGetProperty("role", out var role) && role.GetString() == "standby");
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException && !cancellationToken.IsCancellationRequested)
         {
             return false;
         }

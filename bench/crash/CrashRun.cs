@@ -1,9 +1,13 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Doorman.BenchShared;
 using Doorman.Sandbox.Homeserver;
 using Doorman.Sandbox.Lightning;
 using Doorman.Sandbox.Players;
+using Doorman.Storage;
+using Microsoft.Data.Sqlite;
+using Npgsql;
 using Membership = Doorman.Matrix.Events.Membership;
 
 namespace Doorman.Crash;
@@ -24,7 +28,11 @@ internal sealed record CrashOptions(
     double PatienceSeconds = 5,
     double ThinkSeconds = 1,
     string? Bot = null,
-    bool Keep = false);
+    bool Keep = false,
+    StorageProvider Storage = StorageProvider.Sqlite,
+    string? Postgres = null,
+    int Instances = 1,
+    double? MaxGapSeconds = null);
 
 /// <summary>
 /// The sandbox homeserver and LND live in this process for the whole run; the bot is a child process that the
@@ -53,16 +61,14 @@ internal static class CrashRun
         var ownerAccount = homeserver.RegisterUser("owner");
         using var owner = new Player("owner", homeserver.Url, ownerAccount.UserId, ownerAccount.AccessToken);
 
-        var httpUrl = new Uri($"http://127.0.0.1:{BotProcess.FreePort()}/");
-        var databasePath = Path.Combine(dataDir, "doorman.db");
-        var logPath = Path.Combine(dataDir, "bot.log");
-        var environment = new Dictionary<string, string>
+        // SQLite: a file in the run's folder; PostgreSQL: a fresh database on the server, dropped after a clean run.
+        await using var storage = await BenchStorage.CreateAsync(options.Storage, options.Postgres, dataDir, cancellationToken);
+        Say($"storage: {storage.Describe()}; {options.Instances} instance{(options.Instances == 1 ? "" : "s")}");
+        var environment = new Dictionary<string, string>(storage.Environment)
         {
             ["Matrix__HomeserverUrl"] = homeserver.Url.ToString(),
             ["Matrix__UserId"] = botAccount.UserId,
             ["Matrix__AccessToken"] = botAccount.AccessToken,
-            ["Storage__Path"] = databasePath,
-            ["Http__Urls"] = httpUrl.ToString().TrimEnd('/'),
             ["Payments__Backend"] = "Lnd",
             ["Payments__Lnd__Address"] = lightning.Address.ToString(),
             ["Payments__Lnd__MacaroonPath"] = Path.Combine(lndFiles, "invoice.macaroon"),
@@ -72,7 +78,20 @@ internal static class CrashRun
             ["Limits__CommandsPerMinute"] = "6000",
             ["Limits__CommandBurst"] = "1000",
         };
-        using var bot = new BotProcess(botDll, environment, dataDir, logPath, httpUrl);
+        // Each instance with its own HTTP port and log; all on the one database (docs/operators.md, "Two instances").
+        var bots = Enumerable.Range(1, options.Instances).Select(n =>
+        {
+            var url = new Uri($"http://127.0.0.1:{BotProcess.FreePort()}/");
+            return new BotProcess(botDll, new Dictionary<string, string>(environment) { ["Http__Urls"] = url.ToString().TrimEnd('/') },
+                dataDir, Path.Combine(dataDir, n == 1 ? "bot.log" : $"bot-{n}.log"), url);
+        }).ToList();
+        var bot = bots[0];
+        void NoteAll(string line)
+        {
+            foreach (var b in bots)
+                b.Note(line);
+        }
+        var httpUrl = bots.Count == 1 ? $"{bot.Url}healthz" : string.Join(", ", bots.Select(b => $"{b.Url}healthz"));
         var exitCode = 1;
         try
         {
@@ -86,12 +105,14 @@ internal static class CrashRun
                 bot.Kill();
                 bot.Start();
             }
-            var killer = new Killer(bot, new Random(options.Seed), TimeSpan.FromSeconds(options.MinUpSeconds), TimeSpan.FromSeconds(options.MaxUpSeconds),
+            foreach (var standby in bots.Skip(1))
+                standby.Start();
+            var killer = new Killer(bots, new Random(options.Seed), TimeSpan.FromSeconds(options.MinUpSeconds), TimeSpan.FromSeconds(options.MaxUpSeconds),
                 options.StartUpKills);
             using var stopWatching = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var watching = killer.WatchAsync(stopWatching.Token);
             await killer.WaitServingAsync(Patience, cancellationToken);
-            Say($"the bot is serving ({httpUrl}healthz)");
+            Say($"the bot is serving ({httpUrl})");
 
             // Rooms: created by the owner, the bot invited and given power 50, gated (docs/owners.md).
             var rooms = new List<GatedRoom>();
@@ -131,7 +152,7 @@ internal static class CrashRun
                 var load = new Load(lightning, rooms, TimeSpan.FromSeconds(options.PatienceSeconds), TimeSpan.FromSeconds(options.ThinkSeconds), options.Seed,
                     () => killer.Serving);
                 killer.Begin();
-                bot.Note("the kills begin");
+                NoteAll("the kills begin");
                 var loadStarted = Stopwatch.GetTimestamp();
                 double? loadSeconds = null;
                 var loading = Task.Run(async () =>
@@ -142,7 +163,7 @@ internal static class CrashRun
                 var killing = killer.RunAsync(options.Kills, cancellationToken);
                 await Task.WhenAll(killing, loading);
                 var killSeconds = killer.Kills[^1].AtSeconds;
-                bot.Note("the last kill is behind; the load is done");
+                NoteAll("the last kill is behind; the load is done");
                 Say(string.Create(CultureInfo.InvariantCulture,
                     $"{killer.Kills.Count} kills over {killSeconds:F1} s; {load.Purchases} purchases over {loadSeconds:F1} s"));
 
@@ -152,7 +173,7 @@ internal static class CrashRun
                 var quietDeadline = Stopwatch.GetTimestamp() + 120 * Stopwatch.Frequency;
                 while (Stopwatch.GetElapsedTime(quietSince) < TimeSpan.FromSeconds(3))
                 {
-                    if (await bot.OutboxDepthAsync(cancellationToken) is not 0)
+                    if (await killer.PendingWorkAsync(cancellationToken) is not 0)
                         quietSince = Stopwatch.GetTimestamp();
                     if (Stopwatch.GetTimestamp() > quietDeadline)
                     {
@@ -161,12 +182,17 @@ internal static class CrashRun
                     }
                     await Task.Delay(250, cancellationToken);
                 }
-                var botExit = await bot.StopAsync(TimeSpan.FromSeconds(30), cancellationToken);
+                // Standbys first, so that none takes over from the last one stopping.
+                var botExits = new List<int>();
+                foreach (var b in Enumerable.Reverse(bots))
+                    botExits.Add(await b.StopAsync(TimeSpan.FromSeconds(30), cancellationToken));
                 await stopWatching.CancelAsync();
                 await watching;
-                Say($"the bot is quiet and stopped (exit code {botExit})");
+                Say($"the bot is quiet and stopped (exit code {string.Join(", ", botExits)})");
 
-                var audit = Audit.Run(homeserver, lightning, databasePath, botAccount.UserId, rooms, members, load);
+                NpgsqlConnection.ClearAllPools();
+                using var db = OpenReadOnly(storage);
+                var audit = Audit.Run(homeserver, lightning, db, botAccount.UserId, rooms, members, load);
                 var kills = killer.Kills;
                 var outages = killer.Outages;
                 var longest = outages.MaxBy(o => o.Seconds);
@@ -175,11 +201,12 @@ internal static class CrashRun
                 var inv = CultureInfo.InvariantCulture;
                 output.WriteLine();
                 output.WriteLine(string.Create(inv, $"Crash run: seed {options.Seed}, {Environment.ProcessorCount} cores, .NET {Environment.Version}, bot {botDll}"));
+                output.WriteLine(string.Create(inv, $"  storage:                   {options.Storage}, {options.Instances} instance{(options.Instances == 1 ? "" : "s")}{(options.Instances > 1 ? " (the active one killed each time)" : "")}"));
                 output.WriteLine(string.Create(inv, $"  purchases paid:            {load.Purchases} ({options.Members} members × {perMember}, {rooms.Count} rooms; {load.Asks} asks, {load.AskedAgain} of them repeats after {options.PatienceSeconds} s without an answer; {load.PaidWhileDown} paid while the bot was down)"));
                 output.WriteLine(string.Create(inv, $"  controls:                  {options.Controls}, holding {load.ControlInvoices.Count} unpaid invoices"));
                 output.WriteLine(string.Create(inv, $"  kills (SIGKILL):           {kills.Count} ({killsDuringLoad} while purchases ran; {kills.Count(k => k.DuringStartUp)} timed into start-up, {kills.Count(k => !k.WasServing)} of them before it served; {kills.Count(k => k.PendingWork > 0)} with messages, invites or commands pending)"));
                 output.WriteLine(string.Create(inv, $"  first-start kills:         {options.FirstStartKills} (before setup, at random in the first 2.5 s of a start on a fresh database)"));
-                output.WriteLine(string.Create(inv, $"  restarts:                  {bot.Starts - 1}; start → serving p50 {Quantile(restartTimes, 0.5):F2} s, max {(restartTimes.Length > 0 ? restartTimes[^1] : double.NaN):F2} s"));
+                output.WriteLine(string.Create(inv, $"  restarts:                  {bots.Sum(b => b.Starts) - bots.Count}; {(bots.Count > 1 ? "kill → the other serving (takeover)" : "start → serving")} p50 {Quantile(restartTimes, 0.5):F2} s, max {(restartTimes.Length > 0 ? restartTimes[^1] : double.NaN):F2} s"));
                 output.WriteLine(string.Create(inv, $"  longest gap in service:    {longest?.Seconds:F2} s (kill at {longest?.DownAtSeconds:F1} s, serving again at {longest?.UpAtSeconds:F1} s, {longest?.Kills} kills in it); {outages.Count} gaps, mean {(outages.Count > 0 ? outages.Average(o => o.Seconds) : 0):F2} s"));
                 output.WriteLine(string.Create(inv, $"  invoices settled (node):   {audit.InvoicesSettled}"));
                 output.WriteLine(string.Create(inv, $"  orders applied (bot):      {audit.OrdersApplied}"));
@@ -189,16 +216,25 @@ internal static class CrashRun
                 var settleToInvite = load.SettleToInviteMs.Order().ToArray();
                 output.WriteLine(string.Create(inv, $"  settle → member sees invite: p50 {Quantile(settleToInvite, 0.5):F0} ms, p99 {Quantile(settleToInvite, 0.99):F0} ms, max {(settleToInvite.Length > 0 ? settleToInvite[^1] : double.NaN):F0} ms ({settleToInvite.Length} joins, kills included)"));
                 var problems = load.Failures.Concat(audit.Breaches).ToList();
-                // The crashes must not cost the bot its encryption (src/Doorman/Homeserver/BotCrypto.cs logs which it is at each start).
-                var crypto = File.ReadLines(logPath).LastOrDefault(l => l.Contains("End-to-end encryption is", StringComparison.Ordinal));
-                if (crypto?.Contains("End-to-end encryption is on", StringComparison.Ordinal) != true)
-                    problems.Add("end-to-end encryption is not on at the last start: " + (crypto?.Trim() ?? "not logged"));
+                if (options.MaxGapSeconds is { } maxGap && longest is not null && longest.Seconds > maxGap)
+                    problems.Add(string.Create(inv, $"a gap in service of {longest.Seconds:F2} s (kill at {longest.DownAtSeconds:F1} s), longer than --max-gap {maxGap} s"));
+                // The crashes must not cost the bot its encryption: src/Doorman/Homeserver/BotCrypto.cs logs which it is each time an
+                // instance becomes active (a standby that never took over logs nothing).
+                var lastCrypto = bots.Select(b => (Log: Path.GetFileName(b.LogPath),
+                    Line: File.ReadLines(b.LogPath).LastOrDefault(l => l.Contains("End-to-end encryption is", StringComparison.Ordinal)))).ToList();
+                if (lastCrypto.All(c => c.Line is null))
+                    problems.Add("end-to-end encryption was never started: not logged");
+                foreach (var (log, line) in lastCrypto.Where(c => c.Line?.Contains("End-to-end encryption is on", StringComparison.Ordinal) == false))
+                    problems.Add($"end-to-end encryption is not on at the last start ({log}): {line!.Trim()}");
                 output.WriteLine($"  duplicates or breaches found: {problems.Count}");
                 foreach (var problem in problems.Take(50))
                     output.WriteLine("    " + problem);
-                output.WriteLine($"  bot log: {logPath}");
-                foreach (var line in LogSummary(logPath))
-                    output.WriteLine("    " + line);
+                foreach (var b in bots)
+                {
+                    output.WriteLine($"  bot log: {b.LogPath}");
+                    foreach (var line in LogSummary(b.LogPath))
+                        output.WriteLine("    " + line);
+                }
                 exitCode = problems.Count == 0 ? 0 : 1;
                 return exitCode;
             }
@@ -210,6 +246,9 @@ internal static class CrashRun
         }
         finally
         {
+            foreach (var b in bots)
+                b.Dispose();
+            storage.KeepDatabase = options.Keep || exitCode != 0;
             if (!options.Keep && exitCode == 0)
             {
                 try
@@ -222,7 +261,7 @@ internal static class CrashRun
             }
             else
             {
-                output.WriteLine($"kept {dataDir} (the bot's log, database and the node's files)");
+                output.WriteLine($"kept {dataDir} (the bot's log, database and the node's files){(storage.Provider == StorageProvider.Postgres ? $" and {storage.Describe()}" : "")}");
             }
         }
     }
@@ -249,6 +288,15 @@ internal static class CrashRun
             yield return string.Create(CultureInfo.InvariantCulture, $"{count,5} × {kind}");
         var lastCrypto = lines.LastOrDefault(l => l.Contains("End-to-end encryption is", StringComparison.Ordinal));
         yield return "encryption at the last start: " + (lastCrypto?.Trim() ?? "not logged");
+    }
+
+    private static System.Data.Common.DbConnection OpenReadOnly(BenchStorage storage)
+    {
+        System.Data.Common.DbConnection db = storage.Provider == StorageProvider.Postgres
+            ? new NpgsqlConnection(storage.Options.ConnectionString)
+            : new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = storage.Options.Path, Mode = SqliteOpenMode.ReadOnly }.ToString());
+        db.Open();
+        return db;
     }
 
     private static double Quantile(double[] sorted, double q) =>

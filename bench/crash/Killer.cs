@@ -2,11 +2,15 @@ using System.Diagnostics;
 
 namespace Doorman.Crash;
 
-/// <summary>One SIGKILL: when (seconds since the killing began), and whether the bot was serving at that moment.</summary>
+/// <summary>One SIGKILL: when (seconds since the killing began), which instance, and whether it was serving at that moment.</summary>
+/// <param name="Instance">The instance killed (1, or 1 and 2 with two instances).</param>
 /// <param name="PendingWork">Messages, invites and inbox items the bot reported pending just before (null: it did not answer).</param>
-internal sealed record Kill(int Number, double AtSeconds, bool WasServing, bool DuringStartUp, double? PendingWork);
+internal sealed record Kill(int Number, int Instance, double AtSeconds, bool WasServing, bool DuringStartUp, double? PendingWork);
 
-/// <summary>A gap in service: from the kill of a serving bot to its successor's first 200 on <c>/healthz</c>.</summary>
+/// <summary>
+/// A gap in service: from the kill of a serving bot to the first 200 on <c>/healthz</c> of an instance that is not a
+/// standby (its own successor, or with two instances the standby taking over).
+/// </summary>
 internal sealed record Outage(double DownAtSeconds, double UpAtSeconds, int Kills)
 {
     public double Seconds => UpAtSeconds - DownAtSeconds;
@@ -17,8 +21,13 @@ internal sealed record Outage(double DownAtSeconds, double UpAtSeconds, int Kill
 /// every 50 ms to time each gap in service. Most kills fall a random while after the bot is serving again
 /// (<c>--min-up</c>…<c>--max-up</c>); a share of them (<c>--startup-kills</c>) fall at a random moment of its
 /// start-up, serving or not, so start-up itself (migrations, key files, catching up) is crashed too.
+/// <para>
+/// With two instances (PostgreSQL, docs/operators.md "Two instances") the one killed is always the active one, or the
+/// one taking over: the one that serves, else the one not restarted last (the other is a standby, or starting). The
+/// killed one is restarted at once and comes back as the standby; a gap lasts until the other has taken over.
+/// </para>
 /// </summary>
-internal sealed class Killer(BotProcess bot, Random random, TimeSpan minUp, TimeSpan maxUp, double startUpShare)
+internal sealed class Killer(IReadOnlyList<BotProcess> bots, Random random, TimeSpan minUp, TimeSpan maxUp, double startUpShare)
 {
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(50);
     private readonly Lock _lock = new();
@@ -31,6 +40,8 @@ internal sealed class Killer(BotProcess bot, Random random, TimeSpan minUp, Time
     private int _killsInOutage;
     private long _startedAt = Stopwatch.GetTimestamp();
     private int _generation;
+    private int? _servingInstance;
+    private int _lastStarted = bots.Count - 1;
 
     public IReadOnlyList<Kill> Kills
     {
@@ -76,7 +87,7 @@ internal sealed class Killer(BotProcess bot, Random random, TimeSpan minUp, Time
             _origin = Stopwatch.GetTimestamp();
     }
 
-    /// <summary>Polls <c>/healthz</c> until cancelled, marking each return to service.</summary>
+    /// <summary>Polls every instance's <c>/healthz</c> until cancelled, marking each return to service.</summary>
     public async Task WatchAsync(CancellationToken cancellationToken)
     {
         while (!cancellationToken.IsCancellationRequested)
@@ -84,13 +95,14 @@ internal sealed class Killer(BotProcess bot, Random random, TimeSpan minUp, Time
             int generation;
             lock (_lock)
                 generation = _generation;
-            var up = await bot.IsServingAsync(cancellationToken);
+            var up = await Task.WhenAll(bots.Select(b => b.IsServingAsync(cancellationToken)));
             lock (_lock)
             {
                 // An answer from a bot killed while the probe was out does not count.
-                if (up && !_serving && generation == _generation)
+                if (up.Any(u => u) && !_serving && generation == _generation)
                 {
                     _serving = true;
+                    _servingInstance = Array.IndexOf(up, true);
                     _startToServing.Add(Stopwatch.GetElapsedTime(_startedAt).TotalSeconds);
                     if (_downAt is { } down)
                         _outages.Add(new Outage(down, Now(), _killsInOutage));
@@ -129,17 +141,21 @@ internal sealed class Killer(BotProcess bot, Random random, TimeSpan minUp, Time
                     await Task.Delay(Poll, cancellationToken);
                 await Task.Delay(minUp + (maxUp - minUp) * random.NextDouble(), cancellationToken);
             }
-            var pending = await bot.OutboxDepthAsync(cancellationToken);
+            var pending = await PendingWorkAsync(cancellationToken);
             lock (_lock)
             {
-                _kills.Add(new Kill(i, Now(), _serving, duringStartUp, pending));
+                // The one serving, else (none serves yet) the one that will: not the one restarted last.
+                var target = _serving && _servingInstance is { } serving ? serving : (_lastStarted + 1) % bots.Count;
+                _kills.Add(new Kill(i, target + 1, Now(), _serving, duringStartUp, pending));
                 if (_serving)
                     _downAt = Now();
                 _serving = false;
+                _servingInstance = null;
                 _killsInOutage++;
                 _generation++;
-                bot.Kill();
-                bot.Start();
+                bots[target].Kill();
+                bots[target].Start();
+                _lastStarted = target;
                 _startedAt = Stopwatch.GetTimestamp();
             }
         }
@@ -155,6 +171,17 @@ internal sealed class Killer(BotProcess bot, Random random, TimeSpan minUp, Time
                 throw new TimeoutException($"the bot did not serve /healthz within {timeout}");
             await Task.Delay(Poll, cancellationToken);
         }
+    }
+
+    /// <summary>Messages, invites and inbox items pending, as the first instance that answers reports them (all read one database).</summary>
+    public async Task<double?> PendingWorkAsync(CancellationToken cancellationToken)
+    {
+        foreach (var bot in bots)
+        {
+            if (await bot.OutboxDepthAsync(cancellationToken) is { } depth)
+                return depth;
+        }
+        return null;
     }
 
     private long StartedAt()

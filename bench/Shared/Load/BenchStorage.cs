@@ -11,7 +11,7 @@ namespace Doorman.BenchShared;
 /// a fresh PostgreSQL database <c>doorman_load_&lt;random&gt;</c> made on the server of <c>--postgres</c> (a superuser's
 /// connection string; tests/postgres/postgres.sh starts one) and dropped on dispose. <see cref="Settings"/> are the
 /// bot's configuration keys for it (with PostgreSQL, also <c>Matrix:CryptoKey</c>, which the bot then requires).
-/// Shared by bench/settle and bench/load.
+/// Shared by bench/settle, bench/load and bench/crash.
 /// </summary>
 internal sealed class BenchStorage : IAsyncDisposable
 {
@@ -99,9 +99,12 @@ internal sealed class BenchStorage : IAsyncDisposable
         return Convert.ToInt64(await size.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
     }
 
+    /// <summary>Set to keep a PostgreSQL database for a look after the run (a failed audit); its name is in <see cref="Describe"/>.</summary>
+    public bool KeepDatabase { get; set; }
+
     public async ValueTask DisposeAsync()
     {
-        if (_adminConnectionString is null)
+        if (_adminConnectionString is null || KeepDatabase)
             return;
         NpgsqlConnection.ClearAllPools();
         await using var connection = new NpgsqlConnection(_adminConnectionString);
