@@ -58,6 +58,20 @@ internal sealed class BotProcess(string botDll, IReadOnlyDictionary<string, stri
         _current = process;
     }
 
+    /// <summary>True when the bot ended by itself (an instance that lost the leader lock exits with 1, to be restarted).</summary>
+    public bool HasExited => _current is { HasExited: true };
+
+    /// <summary>What a supervisor (a restart policy) does with a bot that exited: notes its exit code and starts it again.</summary>
+    public void Restart()
+    {
+        var process = _current ?? throw new InvalidOperationException("not started");
+        process.WaitForExit();
+        Write($"===== harness: pid {process.Id} exited by itself with code {process.ExitCode} at {Elapsed():F3} s; restarted");
+        process.Dispose();
+        _current = null;
+        Start();
+    }
+
     /// <summary>SIGKILL, and waits until the process is gone (its output drained).</summary>
     public void Kill()
     {

@@ -32,7 +32,10 @@ internal sealed record CrashOptions(
     StorageProvider Storage = StorageProvider.Sqlite,
     string? Postgres = null,
     int Instances = 1,
-    double? MaxGapSeconds = null);
+    double? MaxGapSeconds = null,
+    double? ChaosSeconds = null,
+    string? PostgresRestart = null,
+    double? RateLimit = null);
 
 /// <summary>
 /// The sandbox homeserver and LND live in this process for the whole run; the bot is a child process that the
@@ -53,12 +56,18 @@ internal static class CrashRun
         Directory.CreateDirectory(dataDir);
         Say($"bot {botDll}; data, log and database in {dataDir}");
 
-        await using var homeserver = await SandboxHomeserver.StartAsync(new SandboxHomeserverOptions(), cancellationToken);
+        // --rate-limit: Synapse's rc_message for the bot (its default burst, 10); the people here are exempt, so the limit
+        // slows only the bot's invites, kicks and messages. Otherwise the bot is exempt, as docs/operators.md advises.
+        var rateLimit = options.RateLimit is { } perSecond ? new RateLimit(perSecond, 10) : null;
+        await using var homeserver = await SandboxHomeserver.StartAsync(new SandboxHomeserverOptions { MessageRateLimit = rateLimit }, cancellationToken);
         await using var lightning = await SandboxLightningNode.StartAsync(new SandboxLightningOptions(), cancellationToken);
         var lndFiles = lightning.WriteFiles(Path.Combine(dataDir, "lnd"));
         var botAccount = homeserver.RegisterUser("doorman");
-        homeserver.ExemptFromRateLimits(botAccount.UserId);
+        if (rateLimit is null)
+            homeserver.ExemptFromRateLimits(botAccount.UserId);
         var ownerAccount = homeserver.RegisterUser("owner");
+        if (rateLimit is not null)
+            homeserver.ExemptFromRateLimits(ownerAccount.UserId);
         using var owner = new Player("owner", homeserver.Url, ownerAccount.UserId, ownerAccount.AccessToken);
 
         // SQLite: a file in the run's folder; PostgreSQL: a fresh database on the server, dropped after a clean run.
@@ -131,6 +140,8 @@ internal static class CrashRun
                 var control = i >= options.Members;
                 var name = control ? $"control{i - options.Members}" : $"member{i}";
                 var account = homeserver.RegisterUser(name);
+                if (rateLimit is not null)
+                    homeserver.ExemptFromRateLimits(account.UserId);
                 return (Player: new Player(name, homeserver.Url, account.UserId, account.AccessToken), Control: control);
             }).ToList();
             try
@@ -161,7 +172,14 @@ internal static class CrashRun
                     loadSeconds = Stopwatch.GetElapsedTime(loadStarted).TotalSeconds;
                 }, cancellationToken);
                 var killing = killer.RunAsync(options.Kills, cancellationToken);
-                await Task.WhenAll(killing, loading);
+                // --chaos: the servers around the bot fail too, until the purchases are done.
+                using var loadDone = new CancellationTokenSource();
+                var chaos = options.ChaosSeconds is { } chaosEvery
+                    ? new Chaos(homeserver, lightning, options.PostgresRestart, new Random(options.Seed + 2), TimeSpan.FromSeconds(chaosEvery), NoteAll)
+                    : null;
+                var faulting = chaos?.RunAsync(loadDone.Token) ?? Task.CompletedTask;
+                await Task.WhenAll(killing, loading.ContinueWith(_ => loadDone.Cancel(), TaskScheduler.Default));
+                await Task.WhenAll(faulting, loading);
                 var killSeconds = killer.Kills[^1].AtSeconds;
                 NoteAll("the last kill is behind; the load is done");
                 Say(string.Create(CultureInfo.InvariantCulture,
@@ -205,6 +223,12 @@ internal static class CrashRun
                 output.WriteLine(string.Create(inv, $"  purchases paid:            {load.Purchases} ({options.Members} members × {perMember}, {rooms.Count} rooms; {load.Asks} asks, {load.AskedAgain} of them repeats after {options.PatienceSeconds} s without an answer; {load.PaidWhileDown} paid while the bot was down)"));
                 output.WriteLine(string.Create(inv, $"  controls:                  {options.Controls}, holding {load.ControlInvoices.Count} unpaid invoices"));
                 output.WriteLine(string.Create(inv, $"  kills (SIGKILL):           {kills.Count} ({killsDuringLoad} while purchases ran; {kills.Count(k => k.DuringStartUp)} timed into start-up, {kills.Count(k => !k.WasServing)} of them before it served; {kills.Count(k => k.PendingWork > 0)} with messages, invites or commands pending)"));
+                if (chaos is not null)
+                    output.WriteLine(string.Create(inv, $"  chaos (every ~{options.ChaosSeconds} s):").PadRight(29) + (chaos.Done.Count == 0 ? "none"
+                        : string.Join(", ", chaos.Done.OrderBy(d => d.Key, StringComparer.Ordinal).Select(d => $"{d.Value} × {d.Key}"))));
+                if (rateLimit is not null)
+                    output.WriteLine(string.Create(inv, $"  bot's rate limit:          {rateLimit.PerSecond}/s, burst {rateLimit.Burst} (rc_message)"));
+                output.WriteLine(string.Create(inv, $"  exits by itself:           {killer.Exits} (restarted, as by a restart policy)"));
                 output.WriteLine(string.Create(inv, $"  first-start kills:         {options.FirstStartKills} (before setup, at random in the first 2.5 s of a start on a fresh database)"));
                 output.WriteLine(string.Create(inv, $"  restarts:                  {bots.Sum(b => b.Starts) - bots.Count}; {(bots.Count > 1 ? "kill → the other serving (takeover)" : "start → serving")} p50 {Quantile(restartTimes, 0.5):F2} s, max {(restartTimes.Length > 0 ? restartTimes[^1] : double.NaN):F2} s"));
                 output.WriteLine(string.Create(inv, $"  longest gap in service:    {longest?.Seconds:F2} s (kill at {longest?.DownAtSeconds:F1} s, serving again at {longest?.UpAtSeconds:F1} s, {longest?.Kills} kills in it); {outages.Count} gaps, mean {(outages.Count > 0 ? outages.Average(o => o.Seconds) : 0):F2} s"));

@@ -8,8 +8,8 @@ namespace Doorman.Crash;
 internal sealed record Kill(int Number, int Instance, double AtSeconds, bool WasServing, bool DuringStartUp, double? PendingWork);
 
 /// <summary>
-/// A gap in service: from the kill of a serving bot to the first 200 on <c>/healthz</c> of an instance that is not a
-/// standby (its own successor, or with two instances the standby taking over).
+/// A gap in service: from the kill of a serving bot (or the first poll that found none serving) to the first 200 on
+/// <c>/healthz</c> of an instance that is not a standby (its own successor, or with two instances the standby taking over).
 /// </summary>
 internal sealed record Outage(double DownAtSeconds, double UpAtSeconds, int Kills)
 {
@@ -42,6 +42,8 @@ internal sealed class Killer(IReadOnlyList<BotProcess> bots, Random random, Time
     private int _generation;
     private int? _servingInstance;
     private int _lastStarted = bots.Count - 1;
+    private int _exits;
+    private bool _restarted = true;
 
     public IReadOnlyList<Kill> Kills
     {
@@ -58,6 +60,16 @@ internal sealed class Killer(IReadOnlyList<BotProcess> bots, Random random, Time
         {
             lock (_lock)
                 return [.. _outages];
+        }
+    }
+
+    /// <summary>How many times an instance ended by itself and was restarted (not counting the kills).</summary>
+    public int Exits
+    {
+        get
+        {
+            lock (_lock)
+                return _exits;
         }
     }
 
@@ -98,17 +110,18 @@ internal sealed class Killer(IReadOnlyList<BotProcess> bots, Random random, Time
             var up = await Task.WhenAll(bots.Select(b => b.IsServingAsync(cancellationToken)));
             lock (_lock)
             {
-                // An answer from a bot killed while the probe was out does not count.
-                if (up.Any(u => u) && !_serving && generation == _generation)
+                // A supervisor's part: a bot that ended by itself is started again, as a restart policy would.
+                foreach (var exited in bots.Where(b => b.HasExited))
                 {
-                    _serving = true;
-                    _servingInstance = Array.IndexOf(up, true);
-                    _startToServing.Add(Stopwatch.GetElapsedTime(_startedAt).TotalSeconds);
-                    if (_downAt is { } down)
-                        _outages.Add(new Outage(down, Now(), _killsInOutage));
-                    _downAt = null;
-                    _killsInOutage = 0;
+                    exited.Restart();
+                    _exits++;
+                    _generation++;
+                    _restarted = true;
+                    _startedAt = Stopwatch.GetTimestamp();
                 }
+                // An answer from a bot killed (or restarted) while the probe was out does not count.
+                if (generation == _generation)
+                    Observe(up.Any(u => u) ? Array.IndexOf(up, true) : null);
             }
             try
             {
@@ -118,6 +131,30 @@ internal sealed class Killer(IReadOnlyList<BotProcess> bots, Random random, Time
             {
                 return;
             }
+        }
+    }
+
+    /// <summary>One poll's finding: which instance serves, if any. Called under the lock.</summary>
+    private void Observe(int? serving)
+    {
+        if (serving is null && _serving)
+        {
+            // Not serving without a kill: a fault of the servers around it (--chaos), or it exited by itself.
+            _serving = false;
+            _servingInstance = null;
+            _downAt = Now();
+        }
+        else if (serving is not null && !_serving)
+        {
+            _serving = true;
+            _servingInstance = serving;
+            if (_restarted)
+                _startToServing.Add(Stopwatch.GetElapsedTime(_startedAt).TotalSeconds);
+            _restarted = false;
+            if (_downAt is { } down)
+                _outages.Add(new Outage(down, Now(), _killsInOutage));
+            _downAt = null;
+            _killsInOutage = 0;
         }
     }
 
@@ -156,6 +193,7 @@ internal sealed class Killer(IReadOnlyList<BotProcess> bots, Random random, Time
                 bots[target].Kill();
                 bots[target].Start();
                 _lastStarted = target;
+                _restarted = true;
                 _startedAt = Stopwatch.GetTimestamp();
             }
         }

@@ -5,13 +5,13 @@ using Doorman.Storage;
 
 // Doorman.Crash [--kills 25] [--first-start-kills 5] [--purchases 500] [--members 50] [--rooms 5] [--controls 3] [--concurrency 10] [--seed 1]
 //   [--min-up 0.5] [--max-up 3] [--startup-kills 0.2] [--patience 5] [--think 1] [--bot path/to/Doorman.dll] [--keep]
-//   [--storage Sqlite|Postgres] [--postgres CS] [--instances 1|2] [--max-gap S]
+//   [--storage Sqlite|Postgres] [--postgres CS] [--instances 1|2] [--max-gap S] [--chaos S] [--postgres-restart CMD] [--rate-limit PER_SECOND]
 // The bot as a child process, SIGKILLed at random moments and restarted while members buy access on the sandbox
 // homeserver and LND hosted here; then the audit. Exit code 0 only if every rule held. See docs/RELIABILITY.md.
 var options = new CrashOptions();
 const string Usage = "usage: Doorman.Crash [--kills N] [--first-start-kills N] [--purchases N] [--members N] [--rooms N] [--controls N] [--concurrency N] [--seed N] "
     + "[--min-up S] [--max-up S] [--startup-kills SHARE] [--patience S] [--think S] [--bot Doorman.dll] [--keep] "
-    + "[--storage Sqlite|Postgres] [--postgres CS] [--instances N] [--max-gap S]";
+    + "[--storage Sqlite|Postgres] [--postgres CS] [--instances N] [--max-gap S] [--chaos S] [--postgres-restart CMD] [--rate-limit PER_SECOND]";
 for (var i = 0; i < args.Length; i++)
 {
     if (args[i] == "--keep")
@@ -47,6 +47,9 @@ for (var i = 0; i < args.Length; i++)
         case "--postgres": options = options with { Postgres = value }; break;
         case "--instances": options = options with { Instances = Int() }; break;
         case "--max-gap": options = options with { MaxGapSeconds = Real() }; break;
+        case "--chaos": options = options with { ChaosSeconds = Real() }; break;
+        case "--postgres-restart": options = options with { PostgresRestart = value }; break;
+        case "--rate-limit": options = options with { RateLimit = Real() }; break;
         default: Console.Error.WriteLine($"unknown option {args[i - 1]}; {Usage}"); return 2;
     }
 }

@@ -231,7 +231,11 @@ public sealed class Player : IDisposable
         }
     }
 
-    /// <summary>One sync, holding the request open for at most <paramref name="wait"/> (capped at 5 s), recording what it brings.</summary>
+    /// <summary>
+    /// One sync, holding the request open for at most <paramref name="wait"/> (capped at 5 s), recording what it brings.
+    /// A long-poll whose connection drops or is refused (the homeserver restarting) brings nothing, after a short pause,
+    /// and the caller syncs again, as a client does.
+    /// </summary>
     public async Task PumpAsync(TimeSpan wait, CancellationToken cancellationToken = default)
     {
         await EnsureCryptoAsync(cancellationToken);
@@ -239,8 +243,17 @@ public sealed class Player : IDisposable
         try
         {
             var hold = wait > TimeSpan.FromSeconds(5) ? TimeSpan.FromSeconds(5) : wait;
-            // A generous timeline limit, so a busy room never gives a limited batch that would hide events from the tests.
-            var response = await Client.SyncAsync(_since, TimelineFilter, _since is null ? TimeSpan.Zero : hold, cancellationToken);
+            SyncResponse response;
+            try
+            {
+                // A generous timeline limit, so a busy room never gives a limited batch that would hide events from the tests.
+                response = await Client.SyncAsync(_since, TimelineFilter, _since is null ? TimeSpan.Zero : hold, cancellationToken);
+            }
+            catch (HttpRequestException) when (!cancellationToken.IsCancellationRequested)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken);
+                return;
+            }
             var decrypted = await DecryptAsync(response, cancellationToken);
             _since = response.NextBatch;
             Record(response, decrypted);

@@ -1,5 +1,4 @@
 using Dapper;
-using Doorman.Hosting;
 using Doorman.Sandbox.BtcPay;
 using Doorman.Sandbox.Lightning;
 using Doorman.Storage;
@@ -21,15 +20,7 @@ public sealed class CliTests(ITestOutputHelper testOutput) : SandboxScenarioTest
 
     private static readonly int MigrationCount = Migrator.Migrations().Count();
 
-    private async Task<(int Exit, string[] Lines)> RunAsync(params string[] args)
-    {
-        using var writer = new StringWriter();
-        var exit = await Cli.RunAsync(args, writer, writer, CancellationToken.None);
-        var lines = writer.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        foreach (var line in lines)
-            output.WriteLine(line);
-        return (exit, lines);
-    }
+    private Task<(int Exit, string[] Lines)> RunAsync(params string[] args) => CliRun.RunAsync(output, args);
 
     /// <summary>The scenario's settings as <c>--Key=value</c> overrides, after the verb.</summary>
     private static string[] Args(string verb, Dictionary<string, string?> settings) =>

@@ -4,7 +4,6 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using Dapper;
 using Doorman.Homeserver;
-using Doorman.Hosting;
 using Doorman.Storage;
 using Doorman.Tests.Support;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -194,15 +193,7 @@ public sealed class MigrateToPostgresTests(ITestOutputHelper output) : IDisposab
         Assert.False(File.Exists(DatabasePath));
     }
 
-    private async Task<(int Exit, string[] Lines)> RunAsync(params string[] args)
-    {
-        using var writer = new StringWriter();
-        var exit = await Cli.RunAsync(args, writer, writer, CancellationToken.None);
-        var lines = writer.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        foreach (var line in lines)
-            output.WriteLine(line);
-        return (exit, lines);
-    }
+    private Task<(int Exit, string[] Lines)> RunAsync(params string[] args) => CliRun.RunAsync(output, args);
 
     /// <summary>
     /// A migrated SQLite database with rows in every table: odd values where the types could slip (a REAL position,
