@@ -87,8 +87,11 @@ internal sealed class BotProcess(string botDll, IReadOnlyDictionary<string, stri
     public async Task<int> StopAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
         var process = _current ?? throw new InvalidOperationException("not started");
-        using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(CultureInfo.InvariantCulture)]))
+        if (!process.HasExited)
+        {
+            using var kill = Process.Start("kill", ["-TERM", process.Id.ToString(CultureInfo.InvariantCulture)]);
             await kill.WaitForExitAsync(cancellationToken);
+        }
         using var patience = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         patience.CancelAfter(timeout);
         await process.WaitForExitAsync(patience.Token);

@@ -200,12 +200,13 @@ internal static class CrashRun
                     }
                     await Task.Delay(250, cancellationToken);
                 }
-                // Standbys first, so that none takes over from the last one stopping.
+                // The watcher (which restarts a bot that exits) first; then the standbys, so that none takes over from the
+                // last one stopping.
+                await stopWatching.CancelAsync();
+                await watching;
                 var botExits = new List<int>();
                 foreach (var b in Enumerable.Reverse(bots))
                     botExits.Add(await b.StopAsync(TimeSpan.FromSeconds(30), cancellationToken));
-                await stopWatching.CancelAsync();
-                await watching;
                 Say($"the bot is quiet and stopped (exit code {string.Join(", ", botExits)})");
 
                 NpgsqlConnection.ClearAllPools();
