@@ -46,13 +46,38 @@ public static class QuartzSchema
 }
 
 /// <summary>
-/// Runs <see cref="QuartzSchema.EnsureAsync"/> when the host is starting: in <see cref="IHostedLifecycleService.StartingAsync"/>,
-/// which the host calls before it starts any hosted service, so the tables exist before the Quartz hosted service starts
-/// the scheduler and before a listener (sync, payments) can schedule a deadline.
+/// The Quartz tables, made once per process before the scheduler is first used (on SQLite the store is in memory: nothing
+/// to make). The host makes them as it starts (<see cref="QuartzSchemaService"/>); a deadline scheduled without a host
+/// (a command-line tool, a service graph of the tests) makes them first (<see cref="SweepScheduler"/>). A failed attempt
+/// (the database away for a moment) is tried again by the next caller.
 /// </summary>
-internal sealed class QuartzSchemaService(IOptions<StorageOptions> storage) : IHostedLifecycleService
+public sealed class QuartzSchemaGate(IOptions<StorageOptions> storage)
 {
-    public Task StartingAsync(CancellationToken cancellationToken) => QuartzSchema.EnsureAsync(storage.Value.ConnectionString, cancellationToken);
+    private readonly Lock _lock = new();
+    private Task? _ready;
+
+    public Task ReadyAsync(CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            if (_ready is null || _ready.IsFaulted || _ready.IsCanceled)
+            {
+                _ready = storage.Value.Provider == StorageProvider.Postgres
+                    ? QuartzSchema.EnsureAsync(storage.Value.ConnectionString, CancellationToken.None)
+                    : Task.CompletedTask;
+            }
+            return _ready.WaitAsync(cancellationToken);
+        }
+    }
+}
+
+/// <summary>
+/// Makes the Quartz tables when the host is starting: in <see cref="IHostedLifecycleService.StartingAsync"/>, which the
+/// host calls before it starts any hosted service, so they exist before the Quartz hosted service starts the scheduler.
+/// </summary>
+internal sealed class QuartzSchemaService(QuartzSchemaGate schema) : IHostedLifecycleService
+{
+    public Task StartingAsync(CancellationToken cancellationToken) => schema.ReadyAsync(cancellationToken);
 
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

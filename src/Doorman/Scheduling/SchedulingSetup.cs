@@ -51,6 +51,7 @@ public static class SchedulingSetup
         Action<IQuartzBuilder> jobs)
     {
         var provider = configuration.GetSection(StorageOptions.Section).Get<StorageOptions>()?.Provider ?? StorageProvider.Sqlite;
+        services.AddSingleton<QuartzSchemaGate>();
         services.AddSingleton<SweepScheduler>();
         services.AddSingleton<IDeadlineSignal>(sp => sp.GetRequiredService<SweepScheduler>());
         if (provider == StorageProvider.Postgres)

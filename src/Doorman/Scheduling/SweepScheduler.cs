@@ -7,7 +7,7 @@ namespace Doorman.Scheduling;
 /// Keeps the sweep's one-shot trigger at the earliest known deadline. The sweep job also runs every minute
 /// as a safety net; this trigger is what makes a removal happen within seconds of its deadline.
 /// </summary>
-public sealed class SweepScheduler(ISchedulerFactory schedulers) : IDeadlineSignal, IDisposable
+public sealed class SweepScheduler(ISchedulerFactory schedulers, QuartzSchemaGate schema) : IDeadlineSignal, IDisposable
 {
     public static readonly JobKey Job = new("sweep", "doorman");
     public static readonly TriggerKey Periodic = new("sweep-periodic", "doorman");
@@ -27,6 +27,7 @@ public sealed class SweepScheduler(ISchedulerFactory schedulers) : IDeadlineSign
         await _lock.WaitAsync(cancellationToken);
         try
         {
+            await schema.ReadyAsync(cancellationToken); // the clustered store validates its tables when it is first used
             var scheduler = await schedulers.GetScheduler(cancellationToken);
             var existing = await scheduler.GetTrigger(Next, cancellationToken);
             if (existing?.NextFireTimeUtc is { } planned && planned <= deadline)
