@@ -42,7 +42,14 @@ internal sealed class BenchStorage : IAsyncDisposable
         ? $"PostgreSQL database {_databaseName} on {new NpgsqlConnectionStringBuilder(_adminConnectionString).Host}:{new NpgsqlConnectionStringBuilder(_adminConnectionString).Port}"
         : $"SQLite file {Options.Path}";
 
-    public const string DefaultPostgres = "Host=127.0.0.1;Port=15432;Username=doorman;Password=doorman;Database=postgres";
+    /// <summary>
+    /// Without <c>--postgres</c>: <c>DOORMAN_POSTGRES</c> (what <c>tests/postgres/postgres.sh env</c> prints, as the tests
+    /// read it), else that script's server with its default password.
+    /// </summary>
+    public static string DefaultPostgres =>
+        System.Environment.GetEnvironmentVariable("DOORMAN_POSTGRES") is { Length: > 0 } configured
+            ? configured
+            : "Host=127.0.0.1;Port=15432;Username=doorman;Password=doorman-test;Database=postgres";
 
     public static StorageProvider ParseProvider(string value) => value.ToUpperInvariant() switch
     {
