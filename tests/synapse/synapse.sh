@@ -7,6 +7,7 @@
 #
 #   tests/synapse/synapse.sh start   build the root if missing, write a fresh config, start, wait until up
 #   tests/synapse/synapse.sh stop    stop the server and unmount /proc
+#   tests/synapse/synapse.sh restart stop and start again on the same configuration and data (to restart it under the bot)
 #   tests/synapse/synapse.sh env     print the variables the Synapse tests read (source it after start)
 #
 # Environment: DOORMAN_SYNAPSE_ROOT (default /var/tmp/doorman-synapse-root), DOORMAN_SYNAPSE_PORT (8448 is
@@ -84,8 +85,13 @@ rc_login: {address: {per_second: 1000, burst_count: 1000}, account: {per_second:
 rc_joins: {local: {per_second: 1000, burst_count: 1000}, remote: {per_second: 1000, burst_count: 1000}}
 rc_invites: {per_room: {per_second: 1000, burst_count: 1000}, per_user: {per_second: 1000, burst_count: 1000}, per_issuer: {per_second: 1000, burst_count: 1000}}
 YAML
+  launch
+}
+
+# Starts the server on the configuration and data in $ROOT/srv/hs, and waits until it answers.
+launch() {
   setsid chroot "$ROOT" python3 -m synapse.app.homeserver --config-path /srv/hs/homeserver.yaml \
-    >"$ROOT/srv/hs/stdout.log" 2>&1 </dev/null &
+    >>"$ROOT/srv/hs/stdout.log" 2>&1 </dev/null &
   echo $! >"$PIDFILE"
   for _ in $(seq 1 240); do
     if curl -sf "http://127.0.0.1:$PORT/_matrix/client/versions" >/dev/null; then
@@ -97,9 +103,19 @@ YAML
   return 1
 }
 
+# Stops the server and starts it again on the same configuration and data: accounts, rooms and tokens survive.
+restart() {
+  [ "$(id -u)" = 0 ] || { log "needs root (chroot, mount)"; return 1; }
+  [ -f "$ROOT/srv/hs/homeserver.yaml" ] || { log "no server in $ROOT/srv/hs: run $0 start first"; return 1; }
+  stop
+  mount -t proc proc "$ROOT/proc"
+  launch
+}
+
 case "${1:-start}" in
   start) start ;;
   stop) stop ;;
+  restart) restart ;;
   env) echo "export DOORMAN_SYNAPSE_URL=http://127.0.0.1:$PORT DOORMAN_SYNAPSE_SECRET=$SECRET" ;;
-  *) echo "usage: $0 start|stop|env" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|restart|env" >&2; exit 2 ;;
 esac
