@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Data.Common;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using Doorman.Homeserver;
@@ -90,6 +91,13 @@ public static class Cli
             await error.WriteLineAsync("Doorman cannot start: " + e.Message);
             return 1;
         }
+        catch (DbException e)
+        {
+            // The database did not answer while the bot started (down, restarting, refusing the login). Npgsql's and
+            // SQLite's messages never hold the connection string's password.
+            await error.WriteLineAsync($"Doorman cannot start: the database did not answer ({e.Message}); start it again once the database is back (a restart policy does).");
+            return 1;
+        }
     }
 
     /// <summary>Options are validated per section; when several sections are wrong the host reports them together.</summary>
@@ -124,6 +132,11 @@ public static class Cli
             foreach (var failure in e.Failures)
                 await output.WriteLineAsync("configuration: " + failure);
             return 2;
+        }
+        catch (DbException e)
+        {
+            await output.WriteLineAsync($"the database did not answer ({e.Message}); nothing was applied that is not recorded as applied");
+            return 1;
         }
     }
 

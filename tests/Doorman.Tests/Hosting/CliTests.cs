@@ -47,6 +47,34 @@ public sealed class CliTests(ITestOutputHelper testOutput) : SandboxScenarioTest
         return roomId;
     }
 
+    /// <summary>
+    /// A database that does not answer at start (PostgreSQL down or restarting: docs/operators.md, "Two instances")
+    /// stops the bot with one line and exit code 1, for its supervisor to start it again; never a crash, never the password.
+    /// </summary>
+    [Theory]
+    [InlineData("run")]
+    [InlineData("migrate")]
+    public async Task A_database_that_does_not_answer_stops_the_start_with_one_clear_line(string verb)
+    {
+        var settings = S.Settings;
+        settings["Storage:Provider"] = "Postgres";
+        settings["Storage:ConnectionString"] = $"Host=127.0.0.1;Port={ClosedPort()};Username=doorman;Password=not-to-be-shown;Database=doorman;Timeout=3";
+        settings["Matrix:CryptoKey"] = Convert.ToBase64String(new byte[32]);
+        var args = Args(verb, settings);
+        var (exit, lines) = await RunAsync(verb == "run" ? args[1..] : args);
+
+        Assert.Equal(1, exit);
+        Assert.Contains(lines, l => l.Contains("the database did not answer (", StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, l => l.Contains("not-to-be-shown", StringComparison.Ordinal) || l.Contains("   at ", StringComparison.Ordinal));
+    }
+
+    private static int ClosedPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
     [Fact]
     public async Task Check_passes_every_line_on_a_good_set_up()
     {
