@@ -63,11 +63,8 @@ internal static class CrashRun
         await using var lightning = await SandboxLightningNode.StartAsync(new SandboxLightningOptions(), cancellationToken);
         var lndFiles = lightning.WriteFiles(Path.Combine(dataDir, "lnd"));
         var botAccount = homeserver.RegisterUser("doorman");
-        if (rateLimit is null)
-            homeserver.ExemptFromRateLimits(botAccount.UserId);
         var ownerAccount = homeserver.RegisterUser("owner");
-        if (rateLimit is not null)
-            homeserver.ExemptFromRateLimits(ownerAccount.UserId);
+        homeserver.ExemptFromRateLimits(rateLimit is null ? botAccount.UserId : ownerAccount.UserId);
         using var owner = new Player("owner", homeserver.Url, ownerAccount.UserId, ownerAccount.AccessToken);
 
         // SQLite: a file in the run's folder; PostgreSQL: a fresh database on the server, dropped after a clean run.
@@ -223,7 +220,7 @@ internal static class CrashRun
                 output.WriteLine(string.Create(inv, $"  storage:                   {options.Storage}, {options.Instances} instance{(options.Instances == 1 ? "" : "s")}{(options.Instances > 1 ? " (the active one killed each time)" : "")}"));
                 output.WriteLine(string.Create(inv, $"  purchases paid:            {load.Purchases} ({options.Members} members × {perMember}, {rooms.Count} rooms; {load.Asks} asks, {load.AskedAgain} of them repeats after {options.PatienceSeconds} s without an answer; {load.PaidWhileDown} paid while the bot was down)"));
                 output.WriteLine(string.Create(inv, $"  controls:                  {options.Controls}, holding {load.ControlInvoices.Count} unpaid invoices"));
-                output.WriteLine(string.Create(inv, $"  kills (SIGKILL):           {kills.Count} ({killsDuringLoad} while purchases ran; {kills.Count(k => k.DuringStartUp)} timed into start-up, {kills.Count(k => !k.WasServing)} of them before it served; {kills.Count(k => k.PendingWork > 0)} with messages, invites or commands pending)"));
+                output.WriteLine(string.Create(inv, $"  kills (SIGKILL):           {kills.Count} ({killsDuringLoad} while purchases ran; {kills.Count(k => k.DuringStartUp)} timed into start-up, {kills.Count(k => !k.WasServing)} of them before it served; {kills.Count(k => k.PendingWork > 0)} with messages, invites or commands pending){(bots.Count > 1 ? "; by instance: " + string.Join(" / ", bots.Select((_, i) => kills.Count(k => k.Instance == i + 1))) : "")}"));
                 if (chaos is not null)
                     output.WriteLine(string.Create(inv, $"  chaos (every ~{options.ChaosSeconds} s):").PadRight(29) + (chaos.Done.Count == 0 ? "none"
                         : string.Join(", ", chaos.Done.OrderBy(d => d.Key, StringComparer.Ordinal).Select(d => $"{d.Value} × {d.Key}"))));
